@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Text.Json.Nodes;
+using McpGuard.Diagnostics;
+using McpGuard.Json;
+using Microsoft.Extensions.Logging;
+
+namespace McpGuard.Approval;
+
+/// <summary>
+/// Turns a RequireApproval decision into Allow or Deny by asking the host's handler, bound to a digest of the exact
+/// request, under a timeout measured with the engine's <see cref="TimeProvider"/>. Fails closed on every error path.
+/// </summary>
+internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, ApprovalOptions options, TimeProvider timeProvider, ILogger logger)
+{
+    public async ValueTask<(GuardDecision Decision, ApprovalEvidence Evidence)> ResolveAsync(
+        ToolCallContext call, IReadOnlyList<GuardDecision> reasons, CancellationToken cancellationToken)
+    {
+        string digest = ComputeDigest(call, reasons);
+        if (handler is null)
+        {
+            return (GuardDecision.Deny("Approval is required but no approval handler is registered.", "approval.no-handler"),
+                new ApprovalEvidence(digest, "no-handler", null, null, 0));
+        }
+
+        var request = new ToolApprovalRequest(call, reasons, digest, timeProvider.GetUtcNow());
+        long started = timeProvider.GetTimestamp();
+        ToolApprovalResponse? response;
+        try
+        {
+            using var timeout = new CancellationTokenSource(options.Timeout, timeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            response = await handler.RequestApprovalAsync(request, linked.Token).AsTask()
+                .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return (GuardDecision.Deny("The caller cancelled while approval was pending.", "approval.cancelled"),
+                new ApprovalEvidence(digest, "cancelled", null, null, Elapsed(started)));
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            return (GuardDecision.Deny("The approval handler did not answer in time.", "approval.timeout"),
+                new ApprovalEvidence(digest, "timeout", null, null, Elapsed(started)));
+        }
+        catch (Exception ex)
+        {
+            Log.ApprovalHandlerFailed(logger, ex);
+            return (GuardDecision.Deny($"The approval handler failed with {ex.GetType().Name}.", "approval.handler-error"),
+                new ApprovalEvidence(digest, "handler-error", null, null, Elapsed(started)));
+        }
+
+        double duration = Elapsed(started);
+        if (response is null)
+        {
+            return (GuardDecision.Deny("The approval handler returned no answer.", "approval.handler-error"),
+                new ApprovalEvidence(digest, "handler-error", null, null, duration));
+        }
+
+        if (!string.Equals(response.RequestDigest, digest, StringComparison.Ordinal))
+        {
+            return (GuardDecision.Deny("The approval answered a different request (digest mismatch).", "approval.digest-mismatch"),
+                new ApprovalEvidence(digest, "digest-mismatch", response.ApproverId, response.Comment, duration));
+        }
+
+        if (!response.Approved)
+        {
+            return (GuardDecision.Deny("The approver rejected the call.", "approval.rejected"),
+                new ApprovalEvidence(digest, "rejected", response.ApproverId, response.Comment, duration));
+        }
+
+        return (GuardDecision.Allow, new ApprovalEvidence(digest, "approved", response.ApproverId, response.Comment, duration));
+    }
+
+    private double Elapsed(long started) => timeProvider.GetElapsedTime(started).TotalMilliseconds;
+
+    /// <summary>SHA-256 over the canonical JSON of everything the approver is shown and the request's identity.</summary>
+    internal static string ComputeDigest(ToolCallContext call, IReadOnlyList<GuardDecision> reasons)
+    {
+        var rules = new JsonArray();
+        foreach (GuardDecision reason in reasons)
+        {
+            rules.Add((JsonNode?)JsonValue.Create(reason.RuleId));
+        }
+
+        var binding = new JsonObject
+        {
+            ["v"] = 1,
+            ["session"] = call.Session.SessionId,
+            ["requestId"] = call.RequestId,
+            ["server"] = call.ServerName,
+            ["endpoint"] = call.Session.Endpoint,
+            ["serverName"] = call.Session.ServerIdentity?.Name,
+            ["serverVersion"] = call.Session.ServerIdentity?.Version,
+            ["tool"] = call.ToolName,
+            ["toolSha256"] = call.Tool?.MetadataSha256,
+            ["argumentsSha256"] = call.ArgumentsSha256,
+            ["agent"] = call.Principal.AgentId,
+            ["user"] = call.Principal.UserId,
+            ["rules"] = rules,
+        };
+        var buffer = new ArrayBufferWriter<byte>(512);
+        JsonCanonicalizer.Write(buffer, binding);
+        return JsonCanonicalizer.Sha256Hex(buffer.WrittenSpan);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Diagnostics.CodeAnalysis;
+using McpGuard;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Returned by <see cref="McpGuardServiceCollectionExtensions.AddMcpGuard"/> to add policies, approval handlers and evidence sinks.</summary>
+public interface IMcpGuardBuilder
+{
+    /// <summary>The service collection being configured.</summary>
+    IServiceCollection Services { get; }
+}
+
+/// <summary>Registers McpGuard in a service collection.</summary>
+public static class McpGuardServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds McpGuard: <see cref="McpGuardOptions"/> (validated at startup), a singleton <see cref="McpGuardEngine"/>, and
+    /// <see cref="TimeProvider.System"/> unless one is registered. Safe to call more than once.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Configures the options in code; runs after configuration binding registered earlier.</param>
+    /// <returns>A builder for policies, approval handlers and evidence sinks.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static IMcpGuardBuilder AddMcpGuard(this IServiceCollection services, Action<McpGuardOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<McpGuardOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<McpGuardOptions>, McpGuardOptionsValidator>());
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new McpGuardEngine(
+            sp.GetRequiredService<IOptions<McpGuardOptions>>().Value,
+            sp.GetServices<IToolCallPolicy>(),
+            sp.GetService<IToolApprovalHandler>(),
+            sp.GetServices<IGuardEvidenceSink>(),
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<TimeProvider>()));
+        return new McpGuardBuilder(services);
+    }
+
+    /// <summary>Binds <see cref="McpGuardOptions"/> from a configuration section (usually <c>McpGuard</c>).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The section whose keys mirror <see cref="McpGuardOptions"/> (e.g. <c>Servers:filesystem:Tools:read_file:Access</c>).</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder BindConfiguration(this IMcpGuardBuilder builder, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.Configure<McpGuardOptions>(section);
+        return builder;
+    }
+
+    /// <summary>Adds a custom policy type (singleton), evaluated after the built-in stages in registration order.</summary>
+    /// <typeparam name="TPolicy">The policy type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddPolicy<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TPolicy>(this IMcpGuardBuilder builder)
+        where TPolicy : class, IToolCallPolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolCallPolicy, TPolicy>());
+        return builder;
+    }
+
+    /// <summary>Adds a custom policy from a delegate.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="policy">Returns the decision for a call.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddPolicy(this IMcpGuardBuilder builder, Func<ToolCallContext, CancellationToken, ValueTask<GuardDecision>> policy)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(policy);
+        builder.Services.AddSingleton<IToolCallPolicy>(new DelegateToolCallPolicy(policy));
+        return builder;
+    }
+
+    /// <summary>Sets the approval handler type (singleton); replaces an earlier one.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddApprovalHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this IMcpGuardBuilder builder)
+        where THandler : class, IToolApprovalHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IToolApprovalHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>Sets the approval handler from a delegate; replaces an earlier one.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="handler">Answers an approval request.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddApprovalHandler(this IMcpGuardBuilder builder, Func<ToolApprovalRequest, CancellationToken, ValueTask<ToolApprovalResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(handler);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IToolApprovalHandler>(new DelegateToolApprovalHandler(handler)));
+        return builder;
+    }
+
+    /// <summary>Adds an evidence sink type (singleton).</summary>
+    /// <typeparam name="TSink">The sink type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddEvidenceSink<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSink>(this IMcpGuardBuilder builder)
+        where TSink : class, IGuardEvidenceSink
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IGuardEvidenceSink, TSink>());
+        return builder;
+    }
+
+    /// <summary>Adds an evidence sink from a delegate.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="sink">Writes one event.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddEvidenceSink(this IMcpGuardBuilder builder, Func<GuardEvidence, CancellationToken, ValueTask> sink)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(sink);
+        builder.Services.AddSingleton<IGuardEvidenceSink>(new DelegateEvidenceSink(sink));
+        return builder;
+    }
+
+    private sealed class McpGuardBuilder(IServiceCollection services) : IMcpGuardBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}

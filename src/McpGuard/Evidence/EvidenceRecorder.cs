@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using McpGuard.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace McpGuard.Evidence;
+
+/// <summary>Builds evidence events and hands them to every sink; failures are logged, counted and reported, never thrown.</summary>
+internal sealed class EvidenceRecorder
+{
+    private const int MaxShapeDepth = 8;
+    private const int MaxShapeMembers = 64;
+    private const int MaxShapeItems = 16;
+
+    private readonly IGuardEvidenceSink[] _sinks;
+    private readonly EvidenceOptions _options;
+    private readonly ILogger _logger;
+
+    public EvidenceRecorder(IGuardEvidenceSink[] sinks, EvidenceOptions options, ILogger logger, TimeProvider timeProvider)
+    {
+        _sinks = sinks;
+        _options = options;
+        _logger = logger;
+        TimeProvider = timeProvider;
+    }
+
+    public TimeProvider TimeProvider { get; }
+
+    public bool HasSinks => _sinks.Length > 0 || _options.LogEvents;
+
+    public GuardEvidence Create(GuardEvidenceKind kind, GuardSessionInfo? session) => new()
+    {
+        EventId = Guid.NewGuid().ToString("N"),
+        Timestamp = TimeProvider.GetUtcNow(),
+        Kind = kind,
+        SessionId = session?.SessionId,
+        AgentId = session?.Principal.AgentId,
+        UserId = session?.Principal.UserId,
+        ServerName = session?.ServerName,
+        ServerReportedName = session?.ServerIdentity?.Name,
+        ServerReportedVersion = session?.ServerIdentity?.Version,
+        ProtocolVersion = session?.ServerIdentity?.ProtocolVersion,
+        Endpoint = session?.Endpoint,
+        Authority = session?.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
+    };
+
+    public ArgumentEvidence DescribeArguments(ToolCallContext call) => new(
+        call.ArgumentsSha256,
+        call.ArgumentsSize,
+        Shape(call.Arguments, 0),
+        _options.IncludeRawArguments ? JsonNode.Parse(call.ArgumentsCanonical) : null);
+
+    /// <summary>Writes to every sink. Returns <see langword="false"/> if any sink failed.</summary>
+    public async ValueTask<bool> WriteAsync(GuardEvidence evidence, CancellationToken cancellationToken = default)
+    {
+        bool ok = true;
+        if (McpGuardTelemetry.EvidenceEvents.Enabled)
+        {
+            McpGuardTelemetry.EvidenceEvents.Add(1, new KeyValuePair<string, object?>("mcpguard.evidence.kind", evidence.Kind.ToString()));
+        }
+
+        if (_options.LogEvents && _logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Evidence(_logger, evidence.Kind, evidence.ServerName, evidence.ToolName, evidence.Decision, evidence.RuleId, evidence.SessionId);
+        }
+
+        foreach (IGuardEvidenceSink sink in _sinks)
+        {
+            try
+            {
+                await sink.WriteAsync(evidence, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                ok = false;
+                McpGuardTelemetry.EvidenceFailures.Add(1);
+                Log.EvidenceSinkFailed(_logger, ex, sink.GetType().Name, evidence.Kind);
+            }
+        }
+
+        return ok;
+    }
+
+    internal static JsonNode? Shape(JsonElement element, int depth)
+    {
+        if (depth >= MaxShapeDepth)
+        {
+            return JsonValue.Create("...");
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                int members = 0;
+                foreach (JsonProperty property in element.EnumerateObject())
+                {
+                    if (members++ >= MaxShapeMembers)
+                    {
+                        continue;
+                    }
+
+                    obj[property.Name] = Shape(property.Value, depth + 1);
+                }
+
+                if (members > MaxShapeMembers)
+                {
+                    obj["..."] = string.Create(CultureInfo.InvariantCulture, $"+{members - MaxShapeMembers} more members");
+                }
+
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                int items = 0;
+                foreach (JsonElement item in element.EnumerateArray())
+                {
+                    if (items++ < MaxShapeItems)
+                    {
+                        array.Add(Shape(item, depth + 1));
+                    }
+                }
+
+                if (items > MaxShapeItems)
+                {
+                    array.Add((JsonNode?)JsonValue.Create(string.Create(CultureInfo.InvariantCulture, $"+{items - MaxShapeItems} more items")));
+                }
+
+                return array;
+            case JsonValueKind.String:
+                return JsonValue.Create(string.Create(CultureInfo.InvariantCulture, $"string(len={element.GetString()!.Length})"));
+            case JsonValueKind.Number:
+                return JsonValue.Create("number");
+            case JsonValueKind.True:
+            case JsonValueKind.False:
+                return JsonValue.Create("boolean");
+            default:
+                return null;
+        }
+    }
+}

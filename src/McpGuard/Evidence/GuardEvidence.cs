@@ -1,0 +1,164 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace McpGuard;
+
+/// <summary>What an evidence event records.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<GuardEvidenceKind>))]
+public enum GuardEvidenceKind
+{
+    /// <summary>A connection was refused before or during the handshake (unregistered or disabled server, identity mismatch).</summary>
+    ConnectionRefused,
+
+    /// <summary>A handshake completed and the server's identity was checked against its registration.</summary>
+    ServerConnected,
+
+    /// <summary>The connection ended.</summary>
+    ConnectionClosed,
+
+    /// <summary>A <c>tools/list</c> result was checked: counts, hidden tools.</summary>
+    ToolsListed,
+
+    /// <summary>A <c>tools/list</c> result was rejected whole (malformed, too many tools).</summary>
+    ToolsListRejected,
+
+    /// <summary>The guard's decision on one <c>tools/call</c>, before it is sent.</summary>
+    ToolCallDecision,
+
+    /// <summary>How an allowed <c>tools/call</c> ended: result, error, or lost connection.</summary>
+    ToolCallOutcome,
+
+    /// <summary>A request other than <c>tools/call</c> was refused.</summary>
+    RequestDenied,
+
+    /// <summary>The kill switch disabled or re-enabled a server or tool.</summary>
+    KillSwitchChanged,
+
+    /// <summary>The server broke the protocol (e.g. a response for an id that was never sent).</summary>
+    ProtocolViolation,
+}
+
+/// <summary>
+/// One structured evidence event: who (session, agent, user), which server (registration and reported identity),
+/// which tool (with the hash of its raw metadata), what arguments (redacted to shape plus hash by default), what was
+/// decided and why (rule id, reason), the approval record, the outcome, and what was not verified.
+/// </summary>
+/// <remarks>
+/// Structured data first; sinks render it (logger, JSON Lines, custom <see cref="IGuardEvidenceSink"/>). Immutable.
+/// Server-controlled strings appear only in fields named for them (server name/version, tool metadata hash) and in
+/// <see cref="Details"/>; never in <see cref="Reason"/> text produced by built-in stages except as quoted values.
+/// </remarks>
+public sealed record GuardEvidence
+{
+    /// <summary>Unique event id (32 hex characters).</summary>
+    public required string EventId { get; init; }
+
+    /// <summary>Event time from the engine's <see cref="TimeProvider"/> (UTC).</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>What the event records.</summary>
+    public required GuardEvidenceKind Kind { get; init; }
+
+    /// <summary>The guarded session id, if the event belongs to a session.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>The acting agent, as the host supplied it.</summary>
+    public string? AgentId { get; init; }
+
+    /// <summary>The end user, as the host supplied it.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>The server's registration name.</summary>
+    public string? ServerName { get; init; }
+
+    /// <summary>The server's self-reported name (server-controlled).</summary>
+    public string? ServerReportedName { get; init; }
+
+    /// <summary>The server's self-reported version (server-controlled).</summary>
+    public string? ServerReportedVersion { get; init; }
+
+    /// <summary>The negotiated protocol version.</summary>
+    public string? ProtocolVersion { get; init; }
+
+    /// <summary>How the server is reached (exact stdio command line or URL).</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>The JSON-RPC request id, as text.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>The JSON-RPC method, e.g. <c>tools/call</c>.</summary>
+    public string? Method { get; init; }
+
+    /// <summary>The tool name.</summary>
+    public string? ToolName { get; init; }
+
+    /// <summary>SHA-256 of the tool's canonical raw metadata at decision time; <see langword="null"/> if the tool was never advertised.</summary>
+    public string? ToolMetadataSha256 { get; init; }
+
+    /// <summary>The arguments: shape plus hash by default, raw values only when <see cref="EvidenceOptions.IncludeRawArguments"/> is on.</summary>
+    public ArgumentEvidence? Arguments { get; init; }
+
+    /// <summary>The decision: <c>Allow</c>, <c>Deny</c> or <c>RequireApproval</c> (the latter only before approval resolves).</summary>
+    public GuardDecisionKind? Decision { get; init; }
+
+    /// <summary>The deciding rule id.</summary>
+    public string? RuleId { get; init; }
+
+    /// <summary>The deciding reason (host-facing).</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>JSON path of the offending argument value, if any.</summary>
+    public string? JsonPath { get; init; }
+
+    /// <summary>The authority used with this server: credential label and scopes (never the secret).</summary>
+    public AuthorityEvidence? Authority { get; init; }
+
+    /// <summary>The approval record, when approval was asked for.</summary>
+    public ApprovalEvidence? Approval { get; init; }
+
+    /// <summary>The outcome of an allowed call.</summary>
+    public OutcomeEvidence? Outcome { get; init; }
+
+    /// <summary>Statements of what this event does not prove, e.g. that a success response does not prove the downstream change.</summary>
+    public IReadOnlyList<string> NotVerified { get; init; } = [];
+
+    /// <summary>Event-specific details (counts, hidden tool names, ...).</summary>
+    public JsonObject? Details { get; init; }
+}
+
+/// <summary>Arguments in evidence.</summary>
+/// <param name="Sha256">Lower-case hex SHA-256 of the canonical (RFC 8785) arguments.</param>
+/// <param name="Size">Canonical size in bytes.</param>
+/// <param name="Shape">The arguments with every value replaced by its type (strings by <c>string(len=N)</c>); depth and width capped.</param>
+/// <param name="Raw">The raw arguments, only when the host opted in.</param>
+public sealed record ArgumentEvidence(string Sha256, int Size, JsonNode? Shape, JsonNode? Raw);
+
+/// <summary>The authority used with a server.</summary>
+/// <param name="CredentialLabel">Host-defined credential label, or <see langword="null"/> for none.</param>
+/// <param name="Scopes">Scopes the credential carries.</param>
+public sealed record AuthorityEvidence(string? CredentialLabel, IReadOnlyList<string> Scopes);
+
+/// <summary>How approval went.</summary>
+/// <param name="RequestDigest">The digest the approval was bound to.</param>
+/// <param name="Result">One of <c>approved</c>, <c>rejected</c>, <c>timeout</c>, <c>handler-error</c>, <c>no-handler</c>, <c>digest-mismatch</c>, <c>cancelled</c>.</param>
+/// <param name="ApproverId">Who answered, if anyone.</param>
+/// <param name="Comment">The approver's note, if any.</param>
+/// <param name="DurationMs">How long the handler took, in milliseconds.</param>
+public sealed record ApprovalEvidence(string RequestDigest, string Result, string? ApproverId, string? Comment, double DurationMs);
+
+/// <summary>How an allowed call ended.</summary>
+/// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>.</param>
+/// <param name="DurationMs">Time from sending the request to the response, in milliseconds.</param>
+/// <param name="ResultSha256">SHA-256 of the result JSON as received (compact serialization), if any.</param>
+/// <param name="ResultSize">Size of that JSON in bytes.</param>
+/// <param name="ErrorCode">The JSON-RPC error code, for <c>protocol-error</c>.</param>
+public sealed record OutcomeEvidence(string Status, double DurationMs, string? ResultSha256, long? ResultSize, int? ErrorCode);
+
+/// <summary>Source-generated JSON metadata for evidence (AOT-safe).</summary>
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = false,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(GuardEvidence))]
+internal sealed partial class EvidenceJsonContext : JsonSerializerContext;

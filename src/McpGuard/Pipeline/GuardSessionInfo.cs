@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+
+namespace McpGuard;
+
+/// <summary>
+/// One guarded connection to one server: who connected (principal), to which registration, what the server
+/// reported about itself, the catalog of tools it advertised, and per-session state for stages and policies.
+/// </summary>
+/// <remarks>Thread-safe. The catalog is replaced atomically when the server lists tools again.</remarks>
+public sealed class GuardSessionInfo
+{
+    private volatile FrozenDictionary<string, GuardToolDescriptor> _tools = FrozenDictionary<string, GuardToolDescriptor>.Empty;
+
+    internal GuardSessionInfo(string serverName, GuardServerOptions? registration, GuardPrincipal principal, string endpoint, DateTimeOffset startedAt)
+    {
+        SessionId = Guid.NewGuid().ToString("N");
+        ServerName = serverName;
+        Registration = registration;
+        Principal = principal;
+        Endpoint = endpoint;
+        StartedAt = startedAt;
+    }
+
+    /// <summary>Random identifier of this guarded session (32 hex characters), used to correlate evidence.</summary>
+    public string SessionId { get; }
+
+    /// <summary>The registration name the host connected with (key of <see cref="McpGuardOptions.Servers"/>).</summary>
+    public string ServerName { get; }
+
+    /// <summary>What the server reported in its handshake; <see langword="null"/> until the handshake completed.</summary>
+    public ServerIdentity? ServerIdentity { get; internal set; }
+
+    /// <summary>The agent and user acting through this connection.</summary>
+    public GuardPrincipal Principal { get; }
+
+    /// <summary>How the server is reached: the exact stdio command line, a URL, or the inner transport's name.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>When the session started (engine <see cref="TimeProvider"/>).</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Every tool the server advertised, by name, including hidden ones. Empty until the first <c>tools/list</c>.</summary>
+    public IReadOnlyDictionary<string, GuardToolDescriptor> Tools => _tools;
+
+    /// <summary>Per-session state for stages and custom policies (keys are caller-chosen; prefix them with your component's name).</summary>
+    public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
+
+    internal GuardServerOptions? Registration { get; }
+
+    internal bool CatalogListed { get; private set; }
+
+    internal void ReplaceCatalog(FrozenDictionary<string, GuardToolDescriptor> tools, bool merge)
+    {
+        if (merge && _tools.Count > 0)
+        {
+            var combined = new Dictionary<string, GuardToolDescriptor>(_tools, StringComparer.Ordinal);
+            foreach (KeyValuePair<string, GuardToolDescriptor> pair in tools)
+            {
+                combined[pair.Key] = pair.Value;
+            }
+
+            tools = combined.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+
+        _tools = tools;
+        CatalogListed = true;
+    }
+}

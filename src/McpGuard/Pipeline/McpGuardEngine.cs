@@ -1,0 +1,183 @@
+using McpGuard.Approval;
+using McpGuard.Evidence;
+using McpGuard.Pipeline;
+using McpGuard.Policies;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+
+namespace McpGuard;
+
+/// <summary>
+/// The built guard: validated options, the immutable stage pipeline (inventory and kill switch, tool visibility,
+/// argument constraints, custom policies, approval) and the evidence sinks. Wraps transports and creates guarded
+/// <see cref="McpClient"/> instances for registered servers.
+/// </summary>
+/// <remarks>
+/// Build with <see cref="McpGuardEngineBuilder"/> or resolve from DI after <c>services.AddMcpGuard(...)</c>.
+/// Thread-safe; one engine serves any number of sessions. Disposing it disposes sinks it owns (the JSON Lines file).
+/// </remarks>
+public sealed class McpGuardEngine : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _owned;
+
+    internal McpGuardEngine(
+        McpGuardOptions options,
+        IEnumerable<IToolCallPolicy> policies,
+        IToolApprovalHandler? approvalHandler,
+        IEnumerable<IGuardEvidenceSink> sinks,
+        ILoggerFactory? loggerFactory,
+        TimeProvider? timeProvider)
+    {
+        McpGuardOptionsValidator.ThrowIfInvalid(options);
+        Options = options;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Logger = LoggerFactory.CreateLogger("McpGuard");
+        _owned = [];
+
+        var allSinks = new List<IGuardEvidenceSink>(sinks);
+        if (options.Evidence.JsonLinesPath is { Length: > 0 } path)
+        {
+            var file = new JsonLinesEvidenceSink(path);
+            allSinks.Add(file);
+            _owned.Add(file);
+            EvidencePath = file.Path;
+        }
+
+        Evidence = new EvidenceRecorder([.. allSinks], options.Evidence, LoggerFactory.CreateLogger("McpGuard.Evidence"), TimeProvider);
+        KillSwitch = new GuardKillSwitch(options.Servers, OnKillSwitchChanged);
+        Visibility = new ToolVisibilityStage(options);
+        var stages = new List<GuardStage> { new InventoryStage(KillSwitch), Visibility, new ArgumentConstraintStage(options) };
+        stages.AddRange(policies.Select(p => new CustomPolicyStage(p)));
+        Pipeline = new GuardPipeline(stages, Logger);
+        Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
+    }
+
+    /// <summary>The runtime kill switch for servers and tools.</summary>
+    public GuardKillSwitch KillSwitch { get; }
+
+    /// <summary>The absolute path of the JSON Lines evidence file, if <see cref="EvidenceOptions.JsonLinesPath"/> is set.</summary>
+    public string? EvidencePath { get; }
+
+    /// <summary>Names of the registered servers.</summary>
+    public IReadOnlyCollection<string> ServerNames => Options.Servers.Keys;
+
+    internal McpGuardOptions Options { get; }
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal ILogger Logger { get; }
+
+    internal EvidenceRecorder Evidence { get; }
+
+    internal ToolVisibilityStage Visibility { get; }
+
+    internal GuardPipeline Pipeline { get; }
+
+    internal ApprovalCoordinator Approvals { get; }
+
+    /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
+    /// <param name="inner">The real transport (stdio, HTTP, stream).</param>
+    /// <param name="serverName">Registration name (key of <see cref="McpGuardOptions.Servers"/>). An unknown name is refused at connect time.</param>
+    /// <param name="principal">The agent and user acting through this connection; <see langword="null"/> for anonymous.</param>
+    /// <param name="endpoint">How the server is reached, for evidence (command line or URL); defaults to <paramref name="inner"/>'s name.</param>
+    /// <returns>The guarded transport; pass it to <see cref="McpClient.CreateAsync"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="inner"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="serverName"/> is empty.</exception>
+    public GuardedClientTransport WrapTransport(IClientTransport inner, string serverName, GuardPrincipal? principal = null, string? endpoint = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentException.ThrowIfNullOrEmpty(serverName);
+        return new GuardedClientTransport(this, inner, serverName, principal ?? GuardPrincipal.Anonymous, endpoint ?? inner.Name);
+    }
+
+    /// <summary>Creates the guarded stdio transport for a registration with <see cref="GuardServerOptions.Stdio"/> settings: scrubbed environment, exact command line recorded.</summary>
+    /// <param name="serverName">Registration name.</param>
+    /// <param name="principal">The acting agent and user.</param>
+    /// <returns>The guarded transport.</returns>
+    /// <exception cref="McpGuardConnectionRefusedException">The server is not registered.</exception>
+    /// <exception cref="InvalidOperationException">The registration has no <see cref="GuardServerOptions.Stdio"/> settings.</exception>
+    public GuardedClientTransport CreateTransport(string serverName, GuardPrincipal? principal = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serverName);
+        if (!Options.Servers.TryGetValue(serverName, out GuardServerOptions? registration))
+        {
+            throw new McpGuardConnectionRefusedException(GuardDecision.Deny("The server is not registered with the guard.", "server.unregistered"), serverName);
+        }
+
+        StdioLaunchOptions stdio = registration.Stdio
+            ?? throw new InvalidOperationException($"Server '{serverName}' has no Stdio launch settings; wrap your own transport with WrapTransport instead.");
+        var inner = new StdioClientTransport(
+            new StdioClientTransportOptions
+            {
+                Name = serverName,
+                Command = stdio.Command,
+                Arguments = [.. stdio.Arguments],
+                WorkingDirectory = stdio.WorkingDirectory,
+                InheritEnvironmentVariables = false,
+                EnvironmentVariables = stdio.BuildEnvironment(Environment.GetEnvironmentVariables()),
+            },
+            LoggerFactory);
+        return WrapTransport(inner, serverName, principal, stdio.ToCommandLine());
+    }
+
+    /// <summary>Connects a guarded <see cref="McpClient"/> to a registered stdio server in one call.</summary>
+    /// <param name="serverName">Registration name.</param>
+    /// <param name="principal">The acting agent and user.</param>
+    /// <param name="clientOptions">SDK client options (handlers, protocol version); <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The connected client. Dispose it to stop the server.</returns>
+    /// <exception cref="McpGuardConnectionRefusedException">The server is not registered, is disabled, or reported an identity that does not match its registration.</exception>
+    /// <exception cref="InvalidOperationException">The registration has no stdio launch settings.</exception>
+    public Task<McpClient> CreateClientAsync(string serverName, GuardPrincipal? principal = null, McpClientOptions? clientOptions = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(CreateTransport(serverName, principal), clientOptions, cancellationToken);
+
+    /// <summary>Connects a guarded <see cref="McpClient"/> over an already wrapped transport, turning a refused handshake into <see cref="McpGuardConnectionRefusedException"/>.</summary>
+    /// <param name="transport">A transport from <see cref="WrapTransport"/> or <see cref="CreateTransport"/>.</param>
+    /// <param name="clientOptions">SDK client options; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The connected client.</returns>
+    /// <exception cref="McpGuardConnectionRefusedException">The guard refused the connection.</exception>
+    public async Task<McpClient> ConnectAsync(GuardedClientTransport transport, McpClientOptions? clientOptions = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        try
+        {
+            return await McpClient.CreateAsync(transport, clientOptions, LoggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is McpException or IOException or InvalidOperationException && transport.LastRefusal is { } refusal)
+        {
+            throw new McpGuardConnectionRefusedException(transport.LastRefusal!, transport.ServerName, ex);
+        }
+    }
+
+    private void OnKillSwitchChanged(string server, string? tool, bool enabled, string? reason)
+    {
+        string target = tool is null ? server : server + "/" + tool;
+        Diagnostics.Log.KillSwitch(Logger, target, enabled ? "enabled" : "disabled");
+        GuardEvidence evidence = Evidence.Create(GuardEvidenceKind.KillSwitchChanged, null) with
+        {
+            ServerName = server,
+            ToolName = tool,
+            Decision = enabled ? GuardDecisionKind.Allow : GuardDecisionKind.Deny,
+            RuleId = tool is null ? "server.disabled" : "tool.disabled",
+            Reason = enabled ? "Re-enabled by the host." : reason,
+        };
+
+        // Evidence sinks are async; the switch itself has already taken effect.
+        _ = Evidence.WriteAsync(evidence).AsTask();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (IAsyncDisposable owned in _owned)
+        {
+            await owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+
+namespace McpGuard;
+
+/// <summary>
+/// Builds a <see cref="McpGuardEngine"/> without dependency injection. Custom policies run after the built-in stages,
+/// in the order added. A built engine is immutable.
+/// </summary>
+/// <remarks>Not thread-safe; build once at startup.</remarks>
+public sealed class McpGuardEngineBuilder
+{
+    private readonly List<IToolCallPolicy> _policies = [];
+    private readonly List<IGuardEvidenceSink> _sinks = [];
+    private IToolApprovalHandler? _approval;
+    private ILoggerFactory? _loggerFactory;
+    private TimeProvider? _timeProvider;
+
+    /// <summary>Starts a builder over <paramref name="options"/>.</summary>
+    /// <param name="options">The options; validated by <see cref="Build"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    public McpGuardEngineBuilder(McpGuardOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+    }
+
+    /// <summary>The options being built.</summary>
+    public McpGuardOptions Options { get; }
+
+    /// <summary>Adds a custom policy after the built-in stages.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddPolicy(IToolCallPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policies.Add(policy);
+        return this;
+    }
+
+    /// <summary>Adds a custom policy from a delegate.</summary>
+    /// <param name="policy">Returns the decision for a call.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddPolicy(Func<ToolCallContext, CancellationToken, ValueTask<GuardDecision>> policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return AddPolicy(new DelegateToolCallPolicy(policy));
+    }
+
+    /// <summary>Sets the approval handler called for RequireApproval decisions.</summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseApprovalHandler(IToolApprovalHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _approval = handler;
+        return this;
+    }
+
+    /// <summary>Sets the approval handler from a delegate.</summary>
+    /// <param name="handler">Answers an approval request.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseApprovalHandler(Func<ToolApprovalRequest, CancellationToken, ValueTask<ToolApprovalResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return UseApprovalHandler(new DelegateToolApprovalHandler(handler));
+    }
+
+    /// <summary>Adds an evidence sink.</summary>
+    /// <param name="sink">The sink.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddEvidenceSink(IGuardEvidenceSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _sinks.Add(sink);
+        return this;
+    }
+
+    /// <summary>Adds an evidence sink from a delegate.</summary>
+    /// <param name="sink">Writes one event.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddEvidenceSink(Func<GuardEvidence, CancellationToken, ValueTask> sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return AddEvidenceSink(new DelegateEvidenceSink(sink));
+    }
+
+    /// <summary>Sets the logger factory (default: none).</summary>
+    /// <param name="loggerFactory">The factory.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Sets the time source for timestamps and timeouts (default: <see cref="TimeProvider.System"/>).</summary>
+    /// <param name="timeProvider">The time source.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseTimeProvider(TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+        return this;
+    }
+
+    /// <summary>Validates the options and builds the engine.</summary>
+    /// <returns>The engine.</returns>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message says what to change.</exception>
+    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider);
+}

@@ -1,0 +1,129 @@
+using System.Text.RegularExpressions;
+using McpGuard.Policies.Arguments;
+using Microsoft.Extensions.Options;
+
+namespace McpGuard;
+
+/// <summary>Validates <see cref="McpGuardOptions"/> at startup; every failure message names the setting and what to change.</summary>
+public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, McpGuardOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        List<string> failures = Collect(options);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    internal static void ThrowIfInvalid(McpGuardOptions options)
+    {
+        List<string> failures = Collect(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(McpGuardOptions), failures);
+        }
+    }
+
+    private static List<string> Collect(McpGuardOptions o)
+    {
+        var failures = new List<string>();
+        Range(failures, "McpGuard:MaxToolsPerServer", o.MaxToolsPerServer, 1, 1_000_000);
+        Range(failures, "McpGuard:MaxToolDefinitionBytes", o.MaxToolDefinitionBytes, 1024, 64 * 1024 * 1024);
+        Range(failures, "McpGuard:MaxArgumentBytes", o.MaxArgumentBytes, 1, 256 * 1024 * 1024);
+        Range(failures, "McpGuard:MaxCatalogPages", o.MaxCatalogPages, 1, 10_000);
+        if (o.CatalogRefreshTimeout < TimeSpan.FromMilliseconds(100) || o.CatalogRefreshTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"McpGuard:CatalogRefreshTimeout is {o.CatalogRefreshTimeout}; set it between 00:00:00.1 and 00:10:00.");
+        }
+
+        if (o.Approval.Timeout < TimeSpan.FromMilliseconds(10) || o.Approval.Timeout > TimeSpan.FromHours(24))
+        {
+            failures.Add($"McpGuard:Approval:Timeout is {o.Approval.Timeout}; set it between 00:00:00.01 and 1.00:00:00.");
+        }
+
+        foreach ((string serverName, GuardServerOptions server) in o.Servers)
+        {
+            string prefix = $"McpGuard:Servers:{serverName}";
+            if (string.IsNullOrWhiteSpace(serverName))
+            {
+                failures.Add("McpGuard:Servers has an empty server name; give every registration a name.");
+            }
+
+            if (server.Stdio is { } stdio && string.IsNullOrWhiteSpace(stdio.Command))
+            {
+                failures.Add($"{prefix}:Stdio:Command is empty; set the executable to launch.");
+            }
+
+            foreach ((string toolName, GuardToolOptions tool) in server.Tools)
+            {
+                string toolPrefix = $"{prefix}:Tools:{toolName}";
+                if (tool.MaxArgumentBytes is < 1)
+                {
+                    failures.Add($"{toolPrefix}:MaxArgumentBytes must be at least 1.");
+                }
+
+                for (int i = 0; i < tool.Arguments.Count; i++)
+                {
+                    ValidateRule(failures, $"{toolPrefix}:Arguments:{i}", tool.Arguments[i]);
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    private static void ValidateRule(List<string> failures, string prefix, ArgumentRule rule)
+    {
+        try
+        {
+            JsonPathSelector.Parse(rule.Path);
+        }
+        catch (FormatException ex)
+        {
+            failures.Add($"{prefix}:Path: {ex.Message} Use $, .name, ['name'], [index], [*] or .*.");
+        }
+
+        if (rule.Pattern is { } pattern)
+        {
+            try
+            {
+                _ = new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+            {
+                failures.Add($"{prefix}:Pattern is not a valid linear-time (NonBacktracking) regular expression: {ex.Message} Remove backreferences, look-arounds and atomic groups.");
+            }
+        }
+
+        foreach (string root in rule.AllowedRoots)
+        {
+            if (!Path.IsPathFullyQualified(root))
+            {
+                failures.Add($"{prefix}:AllowedRoots entry '{root}' is not an absolute path; use a fully qualified directory.");
+            }
+        }
+
+        if (rule.RelativePathBase is { } relativeBase && !Path.IsPathFullyQualified(relativeBase))
+        {
+            failures.Add($"{prefix}:RelativePathBase '{relativeBase}' is not an absolute path.");
+        }
+
+        if (rule.Minimum > rule.Maximum)
+        {
+            failures.Add($"{prefix}: Minimum is greater than Maximum.");
+        }
+
+        if (rule.MinLength > rule.MaxLength || rule.MinLength < 0 || rule.MaxItems < 0)
+        {
+            failures.Add($"{prefix}: MinLength/MaxLength/MaxItems are inconsistent; use 0 <= MinLength <= MaxLength and MaxItems >= 0.");
+        }
+    }
+
+    private static void Range(List<string> failures, string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{name} is {value}; set it between {min} and {max}.");
+        }
+    }
+}

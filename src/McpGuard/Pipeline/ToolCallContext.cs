@@ -1,0 +1,53 @@
+using System.Text.Json;
+
+namespace McpGuard;
+
+/// <summary>
+/// Everything a stage or policy knows about one <c>tools/call</c> request (MCP spec, "Tools / Calling Tools") before it
+/// is sent: the session, the tool as the server advertised it, and the arguments as canonical JSON.
+/// </summary>
+/// <remarks>Immutable; created once per call and shared by all stages. Thread-safe.</remarks>
+public sealed class ToolCallContext
+{
+    internal ToolCallContext(GuardSessionInfo session, string requestId, string toolName, GuardToolDescriptor? tool, JsonElement arguments, byte[] argumentsCanonical, string argumentsSha256)
+    {
+        Session = session;
+        RequestId = requestId;
+        ToolName = toolName;
+        Tool = tool;
+        Arguments = arguments;
+        ArgumentsCanonical = argumentsCanonical;
+        ArgumentsSha256 = argumentsSha256;
+    }
+
+    /// <summary>The guarded session the call belongs to.</summary>
+    public GuardSessionInfo Session { get; }
+
+    /// <summary>The registration name of the server.</summary>
+    public string ServerName => Session.ServerName;
+
+    /// <summary>The agent and user acting.</summary>
+    public GuardPrincipal Principal => Session.Principal;
+
+    /// <summary>The JSON-RPC id of the request, as text.</summary>
+    public string RequestId { get; }
+
+    /// <summary>The tool name the caller asked for (may be one the server never advertised).</summary>
+    public string ToolName { get; }
+
+    /// <summary>The tool as the server advertised it, or <see langword="null"/> if it is not in the server's catalog.</summary>
+    public GuardToolDescriptor? Tool { get; }
+
+    /// <summary>The <c>arguments</c> object (a JSON object; an empty object when the request had none).</summary>
+    public JsonElement Arguments { get; }
+
+    /// <summary>Size of the canonical (RFC 8785) UTF-8 JSON of <see cref="Arguments"/>, in bytes.</summary>
+    public int ArgumentsSize => ArgumentsCanonical.Length;
+
+    /// <summary>Lower-case hex SHA-256 of the canonical JSON of <see cref="Arguments"/>.</summary>
+    public string ArgumentsSha256 { get; }
+
+    internal byte[] ArgumentsCanonical { get; }
+
+    internal GuardToolOptions? ToolOptions => Session.Registration is { } r && r.Tools.TryGetValue(ToolName, out GuardToolOptions? t) ? t : null;
+}

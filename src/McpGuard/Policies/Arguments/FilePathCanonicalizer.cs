@@ -1,0 +1,166 @@
+namespace McpGuard.Policies.Arguments;
+
+/// <summary>
+/// Canonicalizes file paths the way the file system will see them: absolute, no <c>.</c>/<c>..</c>, no repeated
+/// separators, every symbolic link resolved (at most <see cref="MaxLinkHops"/> hops).
+/// </summary>
+/// <remarks>
+/// Two resolutions are computed because servers differ: <see cref="ResolvePhysical"/> applies <c>..</c> after links
+/// are followed (what the kernel does with <c>open("a/link/../x")</c>), while lexical resolution applies <c>..</c>
+/// first (what Node's <c>path.resolve</c> followed by <c>fs.realpath</c> does, as in <c>server-filesystem</c>).
+/// A path is accepted only when both land under an allowed root. Not covered: Windows short (8.3) names and
+/// alternate data streams, Unicode normalization differences (macOS NFD), and files that change between this check
+/// and the server's access (TOCTOU). Stateless; thread-safe.
+/// </remarks>
+internal static class FilePathCanonicalizer
+{
+    public const int MaxLinkHops = 40;
+
+    private static readonly char[] s_separators = OperatingSystem.IsWindows() ? ['\\', '/'] : ['/'];
+
+    public static bool IsCaseInsensitive(PathCaseSensitivity mode) => mode switch
+    {
+        PathCaseSensitivity.Sensitive => false,
+        PathCaseSensitivity.Insensitive => true,
+        _ => OperatingSystem.IsWindows() || OperatingSystem.IsMacOS(),
+    };
+
+    /// <summary>Canonical form of a configured root directory.</summary>
+    public static string CanonicalizeRoot(string root) => ResolvePhysical(Path.GetFullPath(root));
+
+    /// <summary>Both resolutions of an absolute path: physical (OS semantics) and lexical (Node semantics).</summary>
+    public static (string Physical, string Lexical) Canonicalize(string absolutePath) =>
+        (ResolvePhysical(absolutePath), ResolvePhysical(Path.GetFullPath(absolutePath)));
+
+    /// <summary>Resolves <paramref name="absolutePath"/> component by component, following links as the kernel does.</summary>
+    /// <exception cref="IOException">A link loop or more than <see cref="MaxLinkHops"/> links.</exception>
+    public static string ResolvePhysical(string absolutePath)
+    {
+        string root = Path.GetPathRoot(absolutePath) ?? throw new ArgumentException("Path is not rooted.", nameof(absolutePath));
+        if (root.Length == 0)
+        {
+            throw new ArgumentException("Path is not rooted.", nameof(absolutePath));
+        }
+
+        var resolved = new List<string>();
+        var pending = new LinkedList<string>(absolutePath[root.Length..].Split(s_separators, StringSplitOptions.RemoveEmptyEntries));
+        int hops = 0;
+        while (pending.First is { } first)
+        {
+            string part = first.Value;
+            pending.RemoveFirst();
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                if (resolved.Count > 0)
+                {
+                    resolved.RemoveAt(resolved.Count - 1);
+                }
+
+                continue;
+            }
+
+            string candidate = Join(root, resolved, part);
+            string? target = TryGetLinkTarget(candidate);
+            if (target is null)
+            {
+                resolved.Add(part);
+                continue;
+            }
+
+            if (++hops > MaxLinkHops)
+            {
+                throw new IOException($"More than {MaxLinkHops} symbolic links while resolving a path.");
+            }
+
+            string[] targetParts = target[(Path.GetPathRoot(target)?.Length ?? 0)..].Split(s_separators, StringSplitOptions.RemoveEmptyEntries);
+            if (Path.IsPathRooted(target))
+            {
+                root = Path.GetPathRoot(target)!;
+                resolved.Clear();
+            }
+
+            for (int i = targetParts.Length - 1; i >= 0; i--)
+            {
+                pending.AddFirst(targetParts[i]);
+            }
+        }
+
+        return Join(root, resolved, null);
+    }
+
+    /// <summary>Whether <paramref name="path"/> equals <paramref name="root"/> or lies beneath it (both canonical).</summary>
+    public static bool IsUnder(string path, string root, bool ignoreCase)
+    {
+        StringComparison comparison = ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        string trimmedRoot = root.Length > 1 ? root.TrimEnd(s_separators) : root;
+        if (trimmedRoot.Length == 0 || Path.GetPathRoot(trimmedRoot) == trimmedRoot)
+        {
+            return path.StartsWith(trimmedRoot, comparison);
+        }
+
+        if (path.Length == trimmedRoot.Length)
+        {
+            return path.Equals(trimmedRoot, comparison);
+        }
+
+        return path.Length > trimmedRoot.Length
+            && path.StartsWith(trimmedRoot, comparison)
+            && Array.IndexOf(s_separators, path[trimmedRoot.Length]) >= 0;
+    }
+
+    private static string? TryGetLinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string Join(string root, List<string> parts, string? last)
+    {
+        char separator = Path.DirectorySeparatorChar;
+        int length = root.Length + (last?.Length + 1 ?? 0);
+        foreach (string p in parts)
+        {
+            length += p.Length + 1;
+        }
+
+        var sb = new System.Text.StringBuilder(length).Append(root);
+        bool needsSeparator = root.Length > 0 && root[^1] != separator && root[^1] != '/';
+        foreach (string p in parts)
+        {
+            if (needsSeparator)
+            {
+                sb.Append(separator);
+            }
+
+            sb.Append(p);
+            needsSeparator = true;
+        }
+
+        if (last is not null)
+        {
+            if (needsSeparator)
+            {
+                sb.Append(separator);
+            }
+
+            sb.Append(last);
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,795 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using McpGuard.Diagnostics;
+using McpGuard.Json;
+using McpGuard.Pipeline;
+using ModelContextProtocol.Protocol;
+
+namespace McpGuard.Transport;
+
+/// <summary>
+/// The enforcement point: an <see cref="ITransport"/> that sits between the SDK's client session and the real
+/// transport and sees every JSON-RPC message both ways.
+/// </summary>
+/// <remarks>
+/// <para>Outgoing <c>tools/call</c> requests run through the pipeline; a denied call is answered here with a response
+/// of the same id (the session registers the pending id before it sends, so this is race-free) and never reaches the
+/// server. Incoming handshake results are checked against the registration; <c>tools/list</c> results are filtered;
+/// responses for ids that were never sent are dropped.</para>
+/// <para>Thread-safe: the session may send concurrently; incoming messages are processed in order by one pump.</para>
+/// </remarks>
+internal sealed class GuardedTransport : ITransport
+{
+    private const int MaxProtocolViolationEvents = 100;
+    private const string BlockedText = "This tool call was blocked by the host's policy.";
+    private const string ListChangedNotification = "notifications/tools/list_changed";
+
+    private static readonly string[] s_allowNotVerified =
+    [
+        "A success result does not prove that the downstream effect happened.",
+        "The server's name and version are self-reported, not authenticated.",
+    ];
+
+    private static readonly string[] s_outcomeNotVerified =
+    [
+        "A success result does not prove that the downstream effect happened.",
+        "The result content is server-controlled and was not inspected by the foundation stages.",
+    ];
+
+    private readonly McpGuardEngine _engine;
+    private readonly ITransport _inner;
+    private readonly GuardSessionInfo _session;
+    private readonly Channel<JsonRpcMessage> _incoming;
+    private readonly ConcurrentDictionary<RequestId, PendingRequest> _pending = new();
+    private readonly ConcurrentDictionary<RequestId, TaskCompletionSource<JsonRpcMessage>> _internal = new();
+    private readonly CancellationTokenSource _cts = new();
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private readonly Task _pump;
+    private volatile bool _verified;
+    private volatile bool _catalogStale;
+    private volatile GuardDecision? _refusal;
+    private volatile JsonObject? _lastMeta;
+    private int _protocolViolations;
+    private long _internalIds;
+    private int _disposed;
+
+    public GuardedTransport(McpGuardEngine engine, ITransport inner, GuardSessionInfo session)
+    {
+        _engine = engine;
+        _inner = inner;
+        _session = session;
+        _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public string? SessionId => _inner.SessionId;
+
+    public ChannelReader<JsonRpcMessage> MessageReader => _incoming.Reader;
+
+    internal GuardSessionInfo Session => _session;
+
+    internal GuardDecision? Refusal => _refusal;
+
+    public async Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message is not JsonRpcRequest request)
+        {
+            await _inner.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (request.Params is JsonObject p && p["_meta"] is JsonObject meta)
+        {
+            _lastMeta = meta;
+        }
+
+        switch (request.Method)
+        {
+            case RequestMethods.ToolsCall:
+                await HandleToolCallAsync(request, cancellationToken).ConfigureAwait(false);
+                return;
+            case RequestMethods.Initialize:
+            case RequestMethods.ServerDiscover:
+                await ForwardAsync(request, new PendingRequest(PendingKind.Handshake, request.Method, _engine.TimeProvider.GetTimestamp())
+                {
+                    RequestedProtocolVersion = RequestedProtocolVersion(request),
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            case RequestMethods.Ping:
+                await ForwardAsync(request, new PendingRequest(PendingKind.Other, request.Method, 0), cancellationToken).ConfigureAwait(false);
+                return;
+        }
+
+        GuardDecision? refusal = _refusal
+            ?? (!_verified ? GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified") : null)
+            ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null);
+        if (refusal is not null)
+        {
+            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.RequestDenied, _session) with
+            {
+                RequestId = request.Id.ToString(),
+                Method = request.Method,
+                Decision = refusal.Kind,
+                RuleId = refusal.RuleId,
+                Reason = refusal.Reason,
+            }).ConfigureAwait(false);
+            await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
+            return;
+        }
+
+        PendingKind kind = request.Method == RequestMethods.ToolsList ? PendingKind.ToolsList : PendingKind.Other;
+        var pending = new PendingRequest(kind, request.Method, _engine.TimeProvider.GetTimestamp())
+        {
+            FirstPage = request.Params is not JsonObject lp || lp["cursor"] is null,
+        };
+        await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ForwardAsync(JsonRpcRequest request, PendingRequest pending, CancellationToken cancellationToken)
+    {
+        _pending[request.Id] = pending;
+        try
+        {
+            await _inner.SendMessageAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _pending.TryRemove(request.Id, out _);
+            throw;
+        }
+    }
+
+    private async Task HandleToolCallAsync(JsonRpcRequest request, CancellationToken cancellationToken)
+    {
+        long started = _engine.TimeProvider.GetTimestamp();
+        JsonObject? parameters = request.Params as JsonObject;
+        string toolName = parameters?["name"] is JsonValue nv && nv.GetValueKind() == JsonValueKind.String ? nv.GetValue<string>() : string.Empty;
+        JsonNode? argumentsNode = parameters?["arguments"];
+
+        byte[] canonical;
+        JsonElement arguments;
+        GuardDecision? early = null;
+        try
+        {
+            canonical = JsonCanonicalizer.ToCanonicalBytes(argumentsNode ?? new JsonObject());
+            using JsonDocument document = JsonDocument.Parse(canonical);
+            arguments = document.RootElement.Clone();
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            canonical = "{}"u8.ToArray();
+            arguments = default;
+            early = GuardDecision.Deny("The arguments could not be read as JSON.", "argument.malformed", "$");
+        }
+
+        if (toolName.Length == 0)
+        {
+            early ??= GuardDecision.Deny("The request has no tool name.", "call.malformed");
+        }
+
+        early ??= _refusal;
+        if (early is null && !_verified)
+        {
+            early = GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified");
+        }
+
+        GuardToolDescriptor? tool = null;
+        if (early is null && !_session.Tools.TryGetValue(toolName, out tool) && (!_session.CatalogListed || _catalogStale))
+        {
+            await RefreshCatalogAsync(cancellationToken).ConfigureAwait(false);
+            _session.Tools.TryGetValue(toolName, out tool);
+        }
+
+        var context = new ToolCallContext(_session, request.Id.ToString(), toolName, tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+        GuardDecision decision;
+        ApprovalEvidence? approval = null;
+        if (early is not null)
+        {
+            decision = early;
+        }
+        else
+        {
+            PipelineResult result = await _engine.Pipeline.EvaluateCallAsync(context, cancellationToken).ConfigureAwait(false);
+            decision = result.Decision;
+            if (decision.Kind == GuardDecisionKind.RequireApproval)
+            {
+                (GuardDecision approved, ApprovalEvidence record) = await _engine.Approvals
+                    .ResolveAsync(context, result.ApprovalReasons!, cancellationToken).ConfigureAwait(false);
+                approval = record;
+                decision = approved.IsAllowed
+                    ? StillSameArguments(argumentsNode, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
+                    : approved;
+            }
+        }
+
+        // After approval the final verdict is Allow (approved) or Deny.
+        bool allowed = decision.Kind != GuardDecisionKind.Deny;
+        double elapsed = _engine.TimeProvider.GetElapsedTime(started).TotalMilliseconds;
+        GuardEvidence evidence = _engine.Evidence.Create(GuardEvidenceKind.ToolCallDecision, _session) with
+        {
+            RequestId = context.RequestId,
+            Method = RequestMethods.ToolsCall,
+            ToolName = toolName,
+            ToolMetadataSha256 = tool?.MetadataSha256,
+            Arguments = _engine.Evidence.DescribeArguments(context),
+            Decision = allowed ? GuardDecisionKind.Allow : GuardDecisionKind.Deny,
+            RuleId = decision.RuleId,
+            Reason = decision.Reason,
+            JsonPath = decision.JsonPath,
+            Approval = approval,
+            NotVerified = allowed ? s_allowNotVerified : [],
+        };
+        bool recorded = await RecordAsync(evidence).ConfigureAwait(false);
+        if (!recorded && allowed && _engine.Options.Evidence.DenyWhenEvidenceFails)
+        {
+            decision = GuardDecision.Deny("The decision could not be recorded as evidence.", "evidence.unavailable");
+            allowed = false;
+            await RecordAsync(evidence with { EventId = Guid.NewGuid().ToString("N"), Decision = GuardDecisionKind.Deny, RuleId = decision.RuleId, Reason = decision.Reason, NotVerified = [] }).ConfigureAwait(false);
+        }
+
+        if (McpGuardTelemetry.Decisions.Enabled)
+        {
+            McpGuardTelemetry.Decisions.Add(1,
+                new KeyValuePair<string, object?>("mcpguard.server", _session.ServerName),
+                new KeyValuePair<string, object?>("mcpguard.decision", allowed ? "allow" : "deny"),
+                new KeyValuePair<string, object?>("mcpguard.rule_id", decision.RuleId));
+        }
+
+        if (McpGuardTelemetry.DecisionDuration.Enabled && approval is null)
+        {
+            McpGuardTelemetry.DecisionDuration.Record(elapsed, new KeyValuePair<string, object?>("mcpguard.server", _session.ServerName));
+        }
+
+        if (!allowed)
+        {
+            if (_engine.Options.DeniedCallBehavior == DeniedCallBehavior.Throw)
+            {
+                throw new McpGuardPolicyException(decision, _session.ServerName, toolName);
+            }
+
+            await DeliverAsync(new JsonRpcResponse { Id = request.Id, Result = BlockedResult() }).ConfigureAwait(false);
+            return;
+        }
+
+        var pending = new PendingRequest(PendingKind.ToolCall, RequestMethods.ToolsCall, _engine.TimeProvider.GetTimestamp()) { Call = context };
+        try
+        {
+            await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await RecordOutcomeAsync(pending, new OutcomeEvidence("send-failed", 0, null, null, null), ex.GetType().Name).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static bool StillSameArguments(JsonNode? argumentsNode, ToolCallContext context)
+    {
+        try
+        {
+            byte[] now = JsonCanonicalizer.ToCanonicalBytes(argumentsNode ?? new JsonObject());
+            return now.AsSpan().SequenceEqual(context.ArgumentsCanonical);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static JsonObject BlockedResult() => new()
+    {
+        ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = BlockedText }),
+        ["isError"] = true,
+    };
+
+    private static JsonRpcError PolicyError(RequestId id, int code, string message) => new()
+    {
+        Id = id,
+        Error = new JsonRpcErrorDetail { Code = code, Message = message },
+    };
+
+    private static string? RequestedProtocolVersion(JsonRpcRequest request)
+    {
+        if (request.Params is not JsonObject p)
+        {
+            return null;
+        }
+
+        if (p["protocolVersion"] is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+        {
+            return v.GetValue<string>();
+        }
+
+        return p["_meta"] is JsonObject meta && meta["io.modelcontextprotocol/protocolVersion"] is JsonValue mv && mv.GetValueKind() == JsonValueKind.String
+            ? mv.GetValue<string>()
+            : null;
+    }
+
+    private async ValueTask DeliverAsync(JsonRpcMessage message)
+    {
+        try
+        {
+            await _incoming.Writer.WriteAsync(message, _cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            // The session is gone; nobody waits for the answer.
+        }
+    }
+
+    private ValueTask<bool> RecordAsync(GuardEvidence evidence) => _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
+
+    // ---------------------------------------------------------------- incoming
+
+    private async Task PumpAsync()
+    {
+        Exception? failure = null;
+        try
+        {
+            await foreach (JsonRpcMessage message in _inner.MessageReader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
+            {
+                JsonRpcMessage? forward;
+                try
+                {
+                    forward = await ProcessIncomingAsync(message).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.ProtocolViolation(_engine.Logger, _session.ServerName, "guard.processing-error");
+                    await ProtocolViolationAsync("guard.processing-error", $"Processing a message failed with {ex.GetType().Name}.", null).ConfigureAwait(false);
+                    forward = message is JsonRpcMessageWithId { } withId && withId is JsonRpcResponse or JsonRpcError
+                        ? PolicyError(withId.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.")
+                        : null;
+                }
+
+                if (forward is not null)
+                {
+                    await _incoming.Writer.WriteAsync(forward, _cts.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+            Log.TransportFailed(_engine.Logger, ex, _session.ServerName);
+        }
+        finally
+        {
+            await OnClosedAsync(failure).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnClosedAsync(Exception? failure)
+    {
+        foreach (KeyValuePair<RequestId, TaskCompletionSource<JsonRpcMessage>> entry in _internal)
+        {
+            entry.Value.TrySetException(new IOException("The connection to the server closed."));
+        }
+
+        foreach (KeyValuePair<RequestId, PendingRequest> entry in _pending)
+        {
+            if (_pending.TryRemove(entry.Key, out PendingRequest? pending) && pending.Kind == PendingKind.ToolCall)
+            {
+                double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
+                await RecordOutcomeAsync(pending, new OutcomeEvidence("connection-lost", ms, null, null, null), failure?.GetType().Name).ConfigureAwait(false);
+            }
+        }
+
+        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ConnectionClosed, _session) with
+        {
+            Reason = failure is null ? "The transport closed." : $"The transport failed with {failure.GetType().Name}.",
+        }).ConfigureAwait(false);
+        _incoming.Writer.TryComplete(failure);
+    }
+
+    private async ValueTask<JsonRpcMessage?> ProcessIncomingAsync(JsonRpcMessage message)
+    {
+        switch (message)
+        {
+            case JsonRpcResponse or JsonRpcError:
+                var withId = (JsonRpcMessageWithId)message;
+                if (_internal.TryRemove(withId.Id, out TaskCompletionSource<JsonRpcMessage>? waiter))
+                {
+                    waiter.TrySetResult(message);
+                    return null;
+                }
+
+                if (!_pending.TryRemove(withId.Id, out PendingRequest? pending))
+                {
+                    await ProtocolViolationAsync("protocol.unknown-response-id", "The server answered a request id that is not pending.", withId.Id.ToString()).ConfigureAwait(false);
+                    return null;
+                }
+
+                return pending.Kind switch
+                {
+                    PendingKind.Handshake => await OnHandshakeResponseAsync(message, pending).ConfigureAwait(false),
+                    PendingKind.ToolsList => await OnToolsListResponseAsync(message, pending).ConfigureAwait(false),
+                    PendingKind.ToolCall => await OnToolCallResponseAsync(message, pending).ConfigureAwait(false),
+                    _ => message,
+                };
+            case JsonRpcNotification notification:
+                if (notification.Method == ListChangedNotification)
+                {
+                    _catalogStale = true;
+                }
+
+                return _refusal is null ? message : null;
+            default:
+                // Server-to-client requests (roots, sampling, elicitation, ping) pass to the client's handlers.
+                return _refusal is null ? message : null;
+        }
+    }
+
+    private async ValueTask<JsonRpcMessage> OnHandshakeResponseAsync(JsonRpcMessage message, PendingRequest pending)
+    {
+        if (message is not JsonRpcResponse response)
+        {
+            return message;
+        }
+
+        var id = response.Id;
+        if (response.Result is not JsonObject result)
+        {
+            return await RefuseAsync(id, GuardDecision.Deny("The handshake result is not a JSON object.", "server.handshake-malformed")).ConfigureAwait(false);
+        }
+
+        JsonNode? info = pending.Method == RequestMethods.Initialize
+            ? result["serverInfo"]
+            : (result["_meta"] as JsonObject)?["io.modelcontextprotocol/serverInfo"];
+        string? name = (info as JsonObject)?["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
+        string? version = (info as JsonObject)?["version"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        string? protocol = result["protocolVersion"] is JsonValue pv && pv.GetValueKind() == JsonValueKind.String ? pv.GetValue<string>() : pending.RequestedProtocolVersion;
+        string? instructions = result["instructions"] is JsonValue iv && iv.GetValueKind() == JsonValueKind.String ? iv.GetValue<string>() : null;
+        _session.ServerIdentity = new ServerIdentity(name, version, protocol, instructions);
+
+        GuardServerOptions? registration = _session.Registration;
+        GuardDecision? refusal = null;
+        if (registration is null)
+        {
+            refusal = GuardDecision.Deny("The server is not registered with the guard.", "server.unregistered");
+        }
+        else if (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } disabled)
+        {
+            refusal = GuardDecision.Deny("The server is disabled: " + disabled, "server.disabled");
+        }
+        else if (registration.ExpectedName is { } expectedName && !string.Equals(expectedName, name, StringComparison.Ordinal))
+        {
+            refusal = GuardDecision.Deny($"The server reported name '{Truncate(name)}'; the registration expects '{expectedName}'.", "server.identity-mismatch");
+        }
+        else if (registration.ExpectedVersion is { } expectedVersion && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
+        {
+            refusal = GuardDecision.Deny($"The server reported version '{Truncate(version)}'; the registration expects '{expectedVersion}'.", "server.identity-mismatch");
+        }
+
+        if (refusal is not null)
+        {
+            return await RefuseAsync(id, refusal).ConfigureAwait(false);
+        }
+
+        _verified = true;
+        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ServerConnected, _session) with
+        {
+            Method = pending.Method,
+            Decision = GuardDecisionKind.Allow,
+            NotVerified = ["The server's name and version are self-reported, not authenticated."],
+        }).ConfigureAwait(false);
+        return message;
+    }
+
+    private async ValueTask<JsonRpcMessage> RefuseAsync(RequestId id, GuardDecision refusal)
+    {
+        _refusal = refusal;
+        _verified = false;
+        Log.ConnectionRefused(_engine.Logger, _session.ServerName, refusal.RuleId!);
+        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ConnectionRefused, _session) with
+        {
+            Decision = GuardDecisionKind.Deny,
+            RuleId = refusal.RuleId,
+            Reason = refusal.Reason,
+        }).ConfigureAwait(false);
+        return PolicyError(id, McpGuardErrorCodes.ConnectionRefused, "The connection was refused by the host's policy.");
+    }
+
+    private async ValueTask<JsonRpcMessage> OnToolsListResponseAsync(JsonRpcMessage message, PendingRequest pending)
+    {
+        if (message is not JsonRpcResponse response)
+        {
+            return message;
+        }
+
+        GuardDecision? rejection = await ApplyToolsListAsync(response.Result, pending.FirstPage, filter: true).ConfigureAwait(false);
+        return rejection is null
+            ? message
+            : PolicyError(response.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's tool list was rejected by the host's policy.");
+    }
+
+    /// <summary>Records the advertised tools in the session catalog and (optionally) removes hidden ones from the result in place.</summary>
+    private async ValueTask<GuardDecision?> ApplyToolsListAsync(JsonNode? resultNode, bool firstPage, bool filter)
+    {
+        if (resultNode is not JsonObject result || result["tools"] is not JsonArray tools)
+        {
+            GuardDecision malformed = GuardDecision.Deny("The tools/list result is not an object with a 'tools' array.", "catalog.malformed");
+            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            {
+                Method = RequestMethods.ToolsList,
+                Decision = GuardDecisionKind.Deny,
+                RuleId = malformed.RuleId,
+                Reason = malformed.Reason,
+            }).ConfigureAwait(false);
+            return malformed;
+        }
+
+        int existing = firstPage ? 0 : _session.Tools.Count;
+        if (tools.Count + existing > _engine.Options.MaxToolsPerServer)
+        {
+            GuardDecision tooMany = GuardDecision.Deny(
+                string.Create(CultureInfo.InvariantCulture, $"The server advertised {tools.Count + existing} tools; the limit is {_engine.Options.MaxToolsPerServer}."),
+                "catalog.too-many-tools");
+            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            {
+                Method = RequestMethods.ToolsList,
+                Decision = GuardDecisionKind.Deny,
+                RuleId = tooMany.RuleId,
+                Reason = tooMany.Reason,
+                Details = new JsonObject { ["advertised"] = tools.Count + existing },
+            }).ConfigureAwait(false);
+            return tooMany;
+        }
+
+        var descriptors = new Dictionary<string, GuardToolDescriptor>(tools.Count, StringComparer.Ordinal);
+        var keep = new List<JsonNode>(tools.Count);
+        var hidden = new JsonObject();
+        int malformedItems = 0;
+        int duplicates = 0;
+        foreach (JsonNode? item in tools)
+        {
+            if (item is not JsonObject toolObject
+                || toolObject["name"] is not JsonValue nameValue
+                || nameValue.GetValueKind() != JsonValueKind.String
+                || nameValue.GetValue<string>() is not { Length: > 0 } name)
+            {
+                malformedItems++;
+                continue;
+            }
+
+            if (descriptors.ContainsKey(name))
+            {
+                duplicates++;
+                continue;
+            }
+
+            GuardToolDescriptor descriptor;
+            try
+            {
+                byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(toolObject);
+                descriptor = new GuardToolDescriptor(name, toolObject, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+            {
+                malformedItems++;
+                continue;
+            }
+
+            descriptors[name] = descriptor;
+            GuardDecision visibility = _engine.Visibility.Evaluate(_session, descriptor);
+            if (visibility.Kind == GuardDecisionKind.Deny || _engine.KillSwitch.IsToolDisabled(_session.ServerName, name))
+            {
+                if (hidden.Count < 100)
+                {
+                    hidden[name] = visibility.Kind == GuardDecisionKind.Deny ? visibility.RuleId : "tool.disabled";
+                }
+
+                continue;
+            }
+
+            keep.Add(toolObject);
+        }
+
+        _session.ReplaceCatalog(descriptors.ToFrozenDictionary(StringComparer.Ordinal), merge: !firstPage);
+        if (firstPage)
+        {
+            _catalogStale = false;
+        }
+
+        if (filter && keep.Count != tools.Count)
+        {
+            tools.Clear();
+            foreach (JsonNode node in keep)
+            {
+                tools.Add(node);
+            }
+        }
+
+        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListed, _session) with
+        {
+            Method = RequestMethods.ToolsList,
+            Details = new JsonObject
+            {
+                ["advertised"] = descriptors.Count + malformedItems + duplicates,
+                ["visible"] = keep.Count,
+                ["hidden"] = hidden,
+                ["malformed"] = malformedItems,
+                ["duplicateNames"] = duplicates,
+            },
+        }).ConfigureAwait(false);
+        return null;
+    }
+
+    private async ValueTask<JsonRpcMessage> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
+    {
+        double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
+        OutcomeEvidence outcome;
+        if (message is JsonRpcError error)
+        {
+            outcome = new OutcomeEvidence("protocol-error", ms, null, null, error.Error.Code);
+        }
+        else
+        {
+            JsonNode? result = ((JsonRpcResponse)message).Result;
+            byte[] bytes = result is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(result, McpGuardJsonContext.Default.JsonNode);
+            bool isError = result is JsonObject r && r["isError"] is JsonValue e && e.GetValueKind() == JsonValueKind.True;
+            outcome = new OutcomeEvidence(isError ? "tool-error" : "result", ms, JsonCanonicalizer.Sha256Hex(bytes), bytes.LongLength, null);
+        }
+
+        await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
+        return message;
+    }
+
+    private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)
+    {
+        ToolCallContext? call = pending.Call;
+        return RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session) with
+        {
+            RequestId = call?.RequestId,
+            Method = pending.Method,
+            ToolName = call?.ToolName,
+            ToolMetadataSha256 = call?.Tool?.MetadataSha256,
+            Arguments = call is null ? null : new ArgumentEvidence(call.ArgumentsSha256, call.ArgumentsSize, null, null),
+            Outcome = outcome,
+            Reason = reason,
+            NotVerified = s_outcomeNotVerified,
+        });
+    }
+
+    private async ValueTask ProtocolViolationAsync(string ruleId, string reason, string? requestId)
+    {
+        int count = Interlocked.Increment(ref _protocolViolations);
+        if (count > MaxProtocolViolationEvents)
+        {
+            return;
+        }
+
+        Log.ProtocolViolation(_engine.Logger, _session.ServerName, ruleId);
+        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ProtocolViolation, _session) with
+        {
+            RequestId = requestId,
+            RuleId = ruleId,
+            Reason = count == MaxProtocolViolationEvents ? reason + " Further violations in this session are not recorded individually." : reason,
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists the server's tools on the guard's own behalf (ids <c>mcpguard-N</c>), so a call for a tool the caller never listed is still checked against the server's real definition.</summary>
+    private async Task RefreshCatalogAsync(CancellationToken cancellationToken)
+    {
+        await _refreshGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string? cursor = null;
+            for (int page = 0; page < _engine.Options.MaxCatalogPages; page++)
+            {
+                var id = new RequestId("mcpguard-" + Interlocked.Increment(ref _internalIds).ToString(CultureInfo.InvariantCulture));
+                var parameters = new JsonObject();
+                if (cursor is not null)
+                {
+                    parameters["cursor"] = cursor;
+                }
+
+                if (_lastMeta is { } meta)
+                {
+                    var copy = (JsonObject)meta.DeepClone();
+                    copy.Remove("progressToken");
+                    parameters["_meta"] = copy;
+                }
+
+                var waiter = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _internal[id] = waiter;
+                JsonRpcMessage answer;
+                try
+                {
+                    await _inner.SendMessageAsync(new JsonRpcRequest { Id = id, Method = RequestMethods.ToolsList, Params = parameters }, cancellationToken).ConfigureAwait(false);
+                    answer = await waiter.Task.WaitAsync(_engine.Options.CatalogRefreshTimeout, _engine.TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _internal.TryRemove(id, out _);
+                }
+
+                if (answer is not JsonRpcResponse response
+                    || await ApplyToolsListAsync(response.Result, firstPage: page == 0, filter: false).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+
+                cursor = (response.Result as JsonObject)?["nextCursor"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>() : null;
+                if (cursor is null)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The tool stays unknown and the call is denied (tool.unknown).
+            await ProtocolViolationAsync("catalog.refresh-failed", $"Listing the server's tools failed with {ex.GetType().Name}.", null).ConfigureAwait(false);
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    private static string Truncate(string? s) => s is null ? "(none)" : s.Length <= 128 ? s : s[..128] + "…";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _cts.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await _pump.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+            {
+            }
+
+            _cts.Dispose();
+            _refreshGate.Dispose();
+        }
+    }
+
+    private enum PendingKind
+    {
+        Other,
+        Handshake,
+        ToolsList,
+        ToolCall,
+    }
+
+    private sealed class PendingRequest(PendingKind kind, string method, long startTimestamp)
+    {
+        public PendingKind Kind { get; } = kind;
+
+        public string Method { get; } = method;
+
+        public long StartTimestamp { get; } = startTimestamp;
+
+        public bool FirstPage { get; init; } = true;
+
+        public string? RequestedProtocolVersion { get; init; }
+
+        public ToolCallContext? Call { get; init; }
+    }
+}
