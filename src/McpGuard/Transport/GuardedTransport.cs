@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -152,6 +153,9 @@ internal sealed class GuardedTransport : ITransport
     private async Task HandleToolCallAsync(JsonRpcRequest request, CancellationToken cancellationToken)
     {
         long started = _engine.TimeProvider.GetTimestamp();
+        using Activity? activity = McpGuardTelemetry.ActivitySource.HasListeners()
+            ? McpGuardTelemetry.ActivitySource.StartActivity("mcpguard.tool_call", ActivityKind.Internal)
+            : null;
         JsonObject? parameters = request.Params as JsonObject;
         string toolName = parameters?["name"] is JsonValue nv && nv.GetValueKind() == JsonValueKind.String ? nv.GetValue<string>() : string.Empty;
         JsonNode? argumentsNode = parameters?["arguments"];
@@ -235,6 +239,21 @@ internal sealed class GuardedTransport : ITransport
             decision = GuardDecision.Deny("The decision could not be recorded as evidence.", "evidence.unavailable");
             allowed = false;
             await RecordAsync(evidence with { EventId = Guid.NewGuid().ToString("N"), Decision = GuardDecisionKind.Deny, RuleId = decision.RuleId, Reason = decision.Reason, NotVerified = [] }).ConfigureAwait(false);
+        }
+
+        if (activity is not null)
+        {
+            activity.SetTag("mcpguard.server", _session.ServerName);
+            activity.SetTag("mcpguard.tool", toolName);
+            activity.SetTag("mcpguard.session", _session.SessionId);
+            activity.SetTag("mcpguard.agent", _session.Principal.AgentId);
+            activity.SetTag("mcpguard.decision", allowed ? "allow" : "deny");
+            activity.SetTag("mcpguard.rule_id", decision.RuleId);
+            activity.SetTag("mcpguard.approval", approval?.Result);
+            if (!allowed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, decision.RuleId);
+            }
         }
 
         if (McpGuardTelemetry.Decisions.Enabled)
