@@ -42,7 +42,9 @@ public static class McpGuardServiceCollectionExtensions
             sp.GetService<IToolApprovalHandler>(),
             sp.GetServices<IGuardEvidenceSink>(),
             sp.GetService<ILoggerFactory>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IPinStore>(),
+            sp.GetService<ICatalogChangeApprovalHandler>()));
         return new McpGuardBuilder(services);
     }
 
@@ -127,6 +129,30 @@ public static class McpGuardServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(sink);
         builder.Services.AddSingleton<IGuardEvidenceSink>(new DelegateEvidenceSink(sink));
+        return builder;
+    }
+
+    /// <summary>Sets the pin store used by catalog pinning (replaces an earlier one).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="store">The store.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddPinStore(this IMcpGuardBuilder builder, IPinStore store)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(store);
+        builder.Services.Replace(ServiceDescriptor.Singleton(store));
+        return builder;
+    }
+
+    /// <summary>Sets the reviewer for blocked catalog changes from a delegate (replaces an earlier one).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="reviewer">Reviews one change; an approval updates the pin store.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddCatalogChangeApprovalHandler(this IMcpGuardBuilder builder, Func<CatalogChangeRequest, CancellationToken, ValueTask<CatalogChangeDecision>> reviewer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(reviewer);
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICatalogChangeApprovalHandler>(new DelegateCatalogChangeApprovalHandler(reviewer)));
         return builder;
     }
 

@@ -36,6 +36,12 @@ public enum GuardEvidenceKind
 
     /// <summary>The server broke the protocol (e.g. a response for an id that was never sent).</summary>
     ProtocolViolation,
+
+    /// <summary>A catalog item differs from its pin (rug pull, new or removed item), with the semantic diff and the reaction.</summary>
+    CatalogDrift,
+
+    /// <summary>Items were pinned (trust on first use or an approved change) and the pin store was updated.</summary>
+    CatalogPinned,
 }
 
 /// <summary>

@@ -50,8 +50,17 @@ public sealed class GuardSessionInfo
 
     internal bool CatalogListed { get; private set; }
 
-    internal void ReplaceCatalog(FrozenDictionary<string, GuardToolDescriptor> tools, bool merge)
+    internal FrozenDictionary<string, Pinning.PinState>? PinStates { get; private set; }
+
+    internal FrozenDictionary<string, Pinning.PinState>? PromptPinStates { get; set; }
+
+    internal void ReplaceCatalog(FrozenDictionary<string, GuardToolDescriptor> tools, bool merge, FrozenDictionary<string, Pinning.PinState>? pinStates = null)
     {
+        if (pinStates is not null)
+        {
+            PinStates = merge && PinStates is { } old ? old.Concat(pinStates).GroupBy(p => p.Key).ToFrozenDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal) : pinStates;
+        }
+
         if (merge && _tools.Count > 0)
         {
             var combined = new Dictionary<string, GuardToolDescriptor>(_tools, StringComparer.Ordinal);

@@ -28,7 +28,9 @@ public sealed class McpGuardEngine : IAsyncDisposable
         IToolApprovalHandler? approvalHandler,
         IEnumerable<IGuardEvidenceSink> sinks,
         ILoggerFactory? loggerFactory,
-        TimeProvider? timeProvider)
+        TimeProvider? timeProvider,
+        IPinStore? pinStore = null,
+        ICatalogChangeApprovalHandler? catalogReviewer = null)
     {
         McpGuardOptionsValidator.ThrowIfInvalid(options);
         Options = options;
@@ -49,7 +51,15 @@ public sealed class McpGuardEngine : IAsyncDisposable
         Evidence = new EvidenceRecorder([.. allSinks], options.Evidence, LoggerFactory.CreateLogger("McpGuard.Evidence"), TimeProvider);
         KillSwitch = new GuardKillSwitch(options.Servers, OnKillSwitchChanged);
         Visibility = new ToolVisibilityStage(options);
-        var stages = new List<GuardStage> { new InventoryStage(KillSwitch), Visibility, new ArgumentConstraintStage(options) };
+        var stages = new List<GuardStage> { new InventoryStage(KillSwitch), Visibility };
+        if (options.Pinning.Enabled)
+        {
+            IPinStore store = pinStore ?? (options.Pinning.LockFilePath is { Length: > 0 } lockPath ? new FilePinStore(lockPath) : new InMemoryPinStore());
+            Pinning = new Pinning.CatalogPinning(options.Pinning, store, catalogReviewer, Evidence, options.Approval.Timeout);
+            stages.Add(new Pinning.PinningStage());
+        }
+
+        stages.Add(new ArgumentConstraintStage(options));
         stages.AddRange(policies.Select(p => new CustomPolicyStage(p)));
         Pipeline = new GuardPipeline(stages, Logger);
         Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
@@ -79,6 +89,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
     internal GuardPipeline Pipeline { get; }
 
     internal ApprovalCoordinator Approvals { get; }
+
+    internal Pinning.CatalogPinning? Pinning { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>
@@ -154,6 +166,13 @@ public sealed class McpGuardEngine : IAsyncDisposable
             throw new McpGuardConnectionRefusedException(transport.LastRefusal!, transport.ServerName, ex);
         }
     }
+
+    /// <summary>
+    /// Builds an inventory of every registered server: identity, launch or URL, owner, authority, kill-switch state,
+    /// pinned tools/prompts/templates with hashes, approvals, risk flags and drift.
+    /// </summary>
+    /// <returns>The inventory; render with <see cref="GuardInventory.ToJson"/> or <see cref="GuardInventory.ToMarkdown"/>.</returns>
+    public GuardInventory GetInventory() => GuardInventory.Build(this);
 
     private void OnKillSwitchChanged(string server, string? tool, bool enabled, string? reason)
     {

@@ -14,6 +14,8 @@ public sealed class McpGuardEngineBuilder
     private IToolApprovalHandler? _approval;
     private ILoggerFactory? _loggerFactory;
     private TimeProvider? _timeProvider;
+    private IPinStore? _pinStore;
+    private ICatalogChangeApprovalHandler? _catalogReviewer;
 
     /// <summary>Starts a builder over <paramref name="options"/>.</summary>
     /// <param name="options">The options; validated by <see cref="Build"/>.</param>
@@ -102,8 +104,38 @@ public sealed class McpGuardEngineBuilder
         return this;
     }
 
+    /// <summary>Sets the pin store (default: <see cref="FilePinStore"/> at <see cref="PinningOptions.LockFilePath"/>, else in memory).</summary>
+    /// <param name="store">The store.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UsePinStore(IPinStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _pinStore = store;
+        return this;
+    }
+
+    /// <summary>Sets the reviewer for blocked catalog changes (re-approval of rug pulls); an approved change updates the pin store.</summary>
+    /// <param name="reviewer">The reviewer.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseCatalogChangeApprovalHandler(ICatalogChangeApprovalHandler reviewer)
+    {
+        ArgumentNullException.ThrowIfNull(reviewer);
+        _catalogReviewer = reviewer;
+        return this;
+    }
+
+    /// <summary>Sets the reviewer for blocked catalog changes from a delegate.</summary>
+    /// <param name="reviewer">Reviews one change.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseCatalogChangeApprovalHandler(Func<CatalogChangeRequest, CancellationToken, ValueTask<CatalogChangeDecision>> reviewer)
+    {
+        ArgumentNullException.ThrowIfNull(reviewer);
+        return UseCatalogChangeApprovalHandler(new DelegateCatalogChangeApprovalHandler(reviewer));
+    }
+
     /// <summary>Validates the options and builds the engine.</summary>
     /// <returns>The engine.</returns>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message says what to change.</exception>
-    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider);
+    /// <exception cref="McpGuardPinStoreException">Pinning is enabled and the lock file is corrupt or hand-edited.</exception>
+    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer);
 }

@@ -69,6 +69,9 @@ public sealed class McpGuardOptions
 
     /// <summary>Evidence settings.</summary>
     public EvidenceOptions Evidence { get; } = new();
+
+    /// <summary>Catalog pinning and drift control (rug pulls); off unless <see cref="PinningOptions.Enabled"/>.</summary>
+    public PinningOptions Pinning { get; } = new();
 }
 
 /// <summary>Options of the approval stage: how the host's <see cref="IToolApprovalHandler"/> is called.</summary>

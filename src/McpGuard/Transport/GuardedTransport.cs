@@ -128,7 +128,27 @@ internal sealed class GuardedTransport : ITransport
             return;
         }
 
-        PendingKind kind = request.Method == RequestMethods.ToolsList ? PendingKind.ToolsList : PendingKind.Other;
+        if (request.Method == RequestMethods.PromptsGet && PromptBlocked(request) is { } promptRefusal)
+        {
+            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.RequestDenied, _session) with
+            {
+                RequestId = request.Id.ToString(),
+                Method = request.Method,
+                Decision = GuardDecisionKind.Deny,
+                RuleId = promptRefusal.RuleId,
+                Reason = promptRefusal.Reason,
+            }).ConfigureAwait(false);
+            await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
+            return;
+        }
+
+        PendingKind kind = request.Method switch
+        {
+            RequestMethods.ToolsList => PendingKind.ToolsList,
+            RequestMethods.PromptsList when _engine.Pinning is not null => PendingKind.PromptsList,
+            RequestMethods.ResourcesTemplatesList when _engine.Pinning is not null => PendingKind.TemplatesList,
+            _ => PendingKind.Other,
+        };
         var pending = new PendingRequest(kind, request.Method, _engine.TimeProvider.GetTimestamp())
         {
             FirstPage = request.Params is not JsonObject lp || lp["cursor"] is null,
@@ -437,12 +457,19 @@ internal sealed class GuardedTransport : ITransport
                     PendingKind.Handshake => await OnHandshakeResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.ToolsList => await OnToolsListResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.ToolCall => await OnToolCallResponseAsync(message, pending).ConfigureAwait(false),
+                    PendingKind.PromptsList => await OnItemListResponseAsync(message, CatalogItemKind.Prompt, "prompts", pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.TemplatesList => await OnItemListResponseAsync(message, CatalogItemKind.ResourceTemplate, "resourceTemplates", pending.FirstPage).ConfigureAwait(false),
                     _ => message,
                 };
             case JsonRpcNotification notification:
                 if (notification.Method == ListChangedNotification)
                 {
                     _catalogStale = true;
+                    if (_engine.Pinning is { Options.RelistOnListChanged: true } && _verified && _refusal is null)
+                    {
+                        // Re-list off the pump (the answer arrives through the pump) so drift is detected even if the host never lists again.
+                        _ = Task.Run(() => RefreshCatalogAsync(_cts.Token));
+                    }
                 }
 
                 return _refusal is null ? message : null;
@@ -569,6 +596,7 @@ internal sealed class GuardedTransport : ITransport
         }
 
         var descriptors = new Dictionary<string, GuardToolDescriptor>(tools.Count, StringComparer.Ordinal);
+        var ordered = new List<(GuardToolDescriptor Descriptor, JsonNode Node)>(tools.Count);
         var keep = new List<JsonNode>(tools.Count);
         var hidden = new JsonObject();
         int malformedItems = 0;
@@ -603,12 +631,30 @@ internal sealed class GuardedTransport : ITransport
             }
 
             descriptors[name] = descriptor;
+            ordered.Add((descriptor, toolObject));
+        }
+
+        FrozenDictionary<string, Pinning.PinState>? pinStates = null;
+        if (_engine.Pinning is { } pinning)
+        {
+            bool complete = firstPage && result["nextCursor"] is null;
+            pinStates = await pinning.CheckAsync(_session, CatalogItemKind.Tool, descriptors, complete, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach ((GuardToolDescriptor descriptor, JsonNode toolObject) in ordered)
+        {
+            string name = descriptor.Name;
             GuardDecision visibility = _engine.Visibility.Evaluate(_session, descriptor);
-            if (visibility.Kind == GuardDecisionKind.Deny || _engine.KillSwitch.IsToolDisabled(_session.ServerName, name))
+            string? hiddenRule = visibility.Kind == GuardDecisionKind.Deny ? visibility.RuleId
+                : _engine.KillSwitch.IsToolDisabled(_session.ServerName, name) ? "tool.disabled"
+                : pinStates is not null && pinStates.TryGetValue(name, out Pinning.PinState? pin) && pin.Status == Pinning.PinStatus.Blocked
+                    ? (pin.Diff is { PinnedSha256: null } ? "catalog.unpinned" : "catalog.drift-blocked")
+                    : null;
+            if (hiddenRule is not null)
             {
                 if (hidden.Count < 100)
                 {
-                    hidden[name] = visibility.Kind == GuardDecisionKind.Deny ? visibility.RuleId : "tool.disabled";
+                    hidden[name] = hiddenRule;
                 }
 
                 continue;
@@ -617,7 +663,7 @@ internal sealed class GuardedTransport : ITransport
             keep.Add(toolObject);
         }
 
-        _session.ReplaceCatalog(descriptors.ToFrozenDictionary(StringComparer.Ordinal), merge: !firstPage);
+        _session.ReplaceCatalog(descriptors.ToFrozenDictionary(StringComparer.Ordinal), merge: !firstPage, pinStates);
         if (firstPage)
         {
             _catalogStale = false;
@@ -645,6 +691,83 @@ internal sealed class GuardedTransport : ITransport
             },
         }).ConfigureAwait(false);
         return null;
+    }
+
+    private GuardDecision? PromptBlocked(JsonRpcRequest request)
+    {
+        if (_engine.Pinning is null
+            || request.Params is not JsonObject p
+            || p["name"] is not JsonValue nv
+            || nv.GetValueKind() != JsonValueKind.String
+            || _session.PromptPinStates is not { } states
+            || !states.TryGetValue(nv.GetValue<string>(), out Pinning.PinState? state)
+            || state.Status != Pinning.PinStatus.Blocked)
+        {
+            return null;
+        }
+
+        return GuardDecision.Deny("The prompt's definition differs from its pin and the change is not approved.", "catalog.drift-blocked");
+    }
+
+    /// <summary>Pins prompts and resource templates like tools; blocked items are removed from the list.</summary>
+    private async ValueTask<JsonRpcMessage> OnItemListResponseAsync(JsonRpcMessage message, CatalogItemKind kind, string arrayName, bool firstPage)
+    {
+        if (message is not JsonRpcResponse response || _engine.Pinning is not { } pinning)
+        {
+            return message;
+        }
+
+        if (response.Result is not JsonObject result || result[arrayName] is not JsonArray items || items.Count > _engine.Options.MaxToolsPerServer)
+        {
+            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            {
+                Method = kind == CatalogItemKind.Prompt ? RequestMethods.PromptsList : RequestMethods.ResourcesTemplatesList,
+                Decision = GuardDecisionKind.Deny,
+                RuleId = "catalog.malformed",
+                Reason = $"The {arrayName} list is malformed or too long.",
+            }).ConfigureAwait(false);
+            return PolicyError(response.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's list was rejected by the host's policy.");
+        }
+
+        var descriptors = new Dictionary<string, GuardToolDescriptor>(StringComparer.Ordinal);
+        var nodes = new List<(string Name, JsonNode Node)>();
+        foreach (JsonNode? item in items)
+        {
+            if (item is not JsonObject obj)
+            {
+                continue;
+            }
+
+            string? name = (obj["name"] ?? obj["uriTemplate"]) is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+            if (string.IsNullOrEmpty(name) || descriptors.ContainsKey(name))
+            {
+                continue;
+            }
+
+            byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(obj);
+            descriptors[name] = new GuardToolDescriptor(name, obj, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+            nodes.Add((name, obj));
+        }
+
+        FrozenDictionary<string, Pinning.PinState> states = await pinning
+            .CheckAsync(_session, kind, descriptors, firstPage && result["nextCursor"] is null, CancellationToken.None).ConfigureAwait(false);
+        if (kind == CatalogItemKind.Prompt)
+        {
+            _session.PromptPinStates = states;
+        }
+
+        items.Clear();
+        foreach ((string name, JsonNode node) in nodes)
+        {
+            if (states.TryGetValue(name, out Pinning.PinState? state) && state.Status == Pinning.PinStatus.Blocked)
+            {
+                continue;
+            }
+
+            items.Add(node);
+        }
+
+        return message;
     }
 
     private async ValueTask<JsonRpcMessage> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
@@ -795,6 +918,8 @@ internal sealed class GuardedTransport : ITransport
         Handshake,
         ToolsList,
         ToolCall,
+        PromptsList,
+        TemplatesList,
     }
 
     private sealed class PendingRequest(PendingKind kind, string method, long startTimestamp)
