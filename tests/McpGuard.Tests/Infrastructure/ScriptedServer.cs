@@ -115,23 +115,6 @@ public sealed class ScriptedServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits (bounded) until a request for <paramref name="method"/> has arrived.</summary>
-    public async Task<ScriptedRequest> WaitForRequestAsync(string method, int timeoutMs = 10_000)
-    {
-        DateTime deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_received.FirstOrDefault(r => r.Method == method) is { } match)
-            {
-                return match;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException($"No '{method}' request arrived.");
-    }
-
     private async Task ReadLoopAsync()
     {
         PipeReader reader = _clientToServer.Reader;
