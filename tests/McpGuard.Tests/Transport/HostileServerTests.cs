@@ -1,0 +1,395 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using McpGuard.Tests.Infrastructure;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpGuard.Tests.Transport;
+
+/// <summary>
+/// Protocol-level hostile input: a scripted raw JSON-RPC server (<see cref="ScriptedServer"/>, a stand-in for a malicious
+/// server, since no real server can be made to send malformed data) talks to the SDK's real client stack through the
+/// guard. Each test checks: no host crash, a typed error or a generic isError result, and evidence written.
+/// </summary>
+public sealed class HostileServerTests
+{
+    private const string Registration = "hostile";
+    private const string ServerText = "EVIL-SERVER-TEXT";
+
+    private static McpGuardOptions Options(params string[] allowedTools)
+    {
+        var options = new McpGuardOptions();
+        var server = new GuardServerOptions { ExpectedName = "scripted" };
+        foreach (string tool in allowedTools)
+        {
+            server.Tools[tool] = new GuardToolOptions { Access = ToolAccess.Allow };
+        }
+
+        options.Servers[Registration] = server;
+        return options;
+    }
+
+    private static Task<GuardedConnection> ConnectAsync(ScriptedServer server, McpGuardOptions options) =>
+        GuardedConnection.ConnectAsync(server.CreateClientTransport(), options, Registration);
+
+    private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+
+    private static JsonArray ManyTools(int count)
+    {
+        var tools = new JsonArray();
+        for (int i = 0; i < count; i++)
+        {
+            tools.Add(ScriptedServer.Tool($"tool-{i}", $"Tool number {i}."));
+        }
+
+        return tools;
+    }
+
+    // ------------------------------------------------------------------ unknown ids
+
+    [Fact]
+    public async Task PumpAsync_ResponseForUnknownId_DroppedWithProtocolViolationEvidence()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        await server.SendRawAsync("""{"jsonrpc":"2.0","id":999,"result":{}}""");
+
+        GuardEvidence violation = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ProtocolViolation);
+        Assert.Equal("protocol.unknown-response-id", violation.RuleId);
+        Assert.Equal("999", violation.RequestId);
+        Assert.Equal(Registration, violation.ServerName);
+    }
+
+    [Fact]
+    public async Task PumpAsync_ResponseForUnknownId_SessionKeepsWorking()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        await server.SendRawAsync("""{"jsonrpc":"2.0","id":999,"result":{}}""");
+        await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ProtocolViolation);
+        CallToolResult result = await c.Client.CallToolAsync("echo", cancellationToken: c.Token);
+
+        Assert.NotEqual(true, result.IsError);
+        Assert.Equal("ok:echo", Text(result));
+    }
+
+    [Fact]
+    public async Task PumpAsync_ForgedResponsesForPastAndFutureIds_DroppedAndRealAnswerDelivered()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        // Ids of the handshake (already answered) and of requests the client has not sent yet, all with an injected result.
+        for (int id = 1; id <= 20; id++)
+        {
+            await server.SendRawAsync($$$"""{"jsonrpc":"2.0","id":{{{id}}},"result":{"content":[{"type":"text","text":"{{{ServerText}}}"}]}}""");
+        }
+
+        await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ProtocolViolation && e.RequestId == "20");
+        CallToolResult result = await c.Client.CallToolAsync("echo", cancellationToken: c.Token);
+
+        Assert.Equal("ok:echo", Text(result));
+        Assert.Equal(20, c.Evidence.OfKind(GuardEvidenceKind.ProtocolViolation).Count(e => e.RuleId == "protocol.unknown-response-id"));
+    }
+
+    // ------------------------------------------------------------------ malformed tools/list
+
+    [Theory]
+    [InlineData("42")]
+    [InlineData("\"EVIL-SERVER-TEXT\"")]
+    [InlineData("[\"EVIL-SERVER-TEXT\"]")]
+    [InlineData("{}")]
+    [InlineData("{\"tools\":\"EVIL-SERVER-TEXT\"}")]
+    [InlineData("{\"tools\":{\"EVIL-SERVER-TEXT\":1}}")]
+    [InlineData("{\"tools\":null}")]
+    public async Task ListToolsAsync_ResultNotAnObjectWithToolsArray_ThrowsServerResponseRejected(string rawResult)
+    {
+        await using var server = new ScriptedServer();
+        server.On("tools/list", r => r.ReplyRawAsync(rawResult));
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        McpProtocolException ex = await Assert.ThrowsAsync<McpProtocolException>(() => c.Client.ListToolsAsync(cancellationToken: c.Token).AsTask());
+
+        Assert.Equal((McpErrorCode)McpGuardErrorCodes.ServerResponseRejected, ex.ErrorCode);
+        Assert.DoesNotContain(ServerText, ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("42")]
+    [InlineData("{\"tools\":\"nope\"}")]
+    public async Task ListToolsAsync_ResultNotAnObjectWithToolsArray_RecordsCatalogMalformedEvidence(string rawResult)
+    {
+        await using var server = new ScriptedServer();
+        server.On("tools/list", r => r.ReplyRawAsync(rawResult));
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        await Assert.ThrowsAsync<McpProtocolException>(() => c.Client.ListToolsAsync(cancellationToken: c.Token).AsTask());
+
+        GuardEvidence rejected = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListRejected));
+        Assert.Equal("catalog.malformed", rejected.RuleId);
+        Assert.Equal(GuardDecisionKind.Deny, rejected.Decision);
+    }
+
+    [Fact]
+    public async Task CallToolAsync_ServerCatalogMalformed_DeniedAsUnknownAndNotSent()
+    {
+        await using var server = new ScriptedServer();
+        server.On("tools/list", r => r.ReplyRawAsync("{\"tools\":42}"));
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        CallToolResult result = await c.Client.CallToolAsync("echo", cancellationToken: c.Token);
+
+        Assert.True(result.IsError);
+        Assert.Contains(c.Evidence.Events, e => e.Kind == GuardEvidenceKind.ToolCallDecision && e.RuleId == "tool.unknown");
+        Assert.DoesNotContain(server.Received, r => r.Method == "tools/call");
+    }
+
+    // ------------------------------------------------------------------ 10,000 tools
+
+    [Fact]
+    public async Task ListToolsAsync_TenThousandToolsOverDefaultLimit_RejectedTooManyTools()
+    {
+        await using var server = new ScriptedServer { Tools = ManyTools(10_000) };
+        await using GuardedConnection c = await ConnectAsync(server, Options("tool-42"));
+
+        McpProtocolException ex = await Assert.ThrowsAsync<McpProtocolException>(() => c.Client.ListToolsAsync(cancellationToken: c.Token).AsTask());
+
+        Assert.Equal((McpErrorCode)McpGuardErrorCodes.ServerResponseRejected, ex.ErrorCode);
+        GuardEvidence rejected = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListRejected));
+        Assert.Equal("catalog.too-many-tools", rejected.RuleId);
+        Assert.Equal(10_000, rejected.Details!["advertised"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task CallToolAsync_TenThousandToolsOverDefaultLimit_DeniedAndNotSent()
+    {
+        await using var server = new ScriptedServer { Tools = ManyTools(10_000) };
+        await using GuardedConnection c = await ConnectAsync(server, Options("tool-42"));
+
+        CallToolResult result = await c.Client.CallToolAsync("tool-42", cancellationToken: c.Token);
+
+        Assert.True(result.IsError);
+        Assert.Contains(c.Evidence.Events, e => e.Kind == GuardEvidenceKind.ToolCallDecision && e.RuleId == "tool.unknown");
+        Assert.DoesNotContain(server.Received, r => r.Method == "tools/call");
+    }
+
+    [Fact]
+    public async Task ListToolsAsync_TenThousandToolsUnderRaisedLimit_ShowsOnlyAllowedSubset()
+    {
+        await using var server = new ScriptedServer { Tools = ManyTools(10_000) };
+        McpGuardOptions options = Options("tool-42", "tool-9999");
+        options.MaxToolsPerServer = 20_000;
+        await using GuardedConnection c = await ConnectAsync(server, options);
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        Assert.Equal(["tool-42", "tool-9999"], tools.Select(t => t.Name).Order(StringComparer.Ordinal).ToArray());
+        GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
+        Assert.Equal(10_000, listed.Details!["advertised"]!.GetValue<int>());
+        Assert.Equal(2, listed.Details["visible"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task CallToolAsync_TenThousandToolsUnderRaisedLimit_AllowedToolWorks()
+    {
+        await using var server = new ScriptedServer { Tools = ManyTools(10_000) };
+        McpGuardOptions options = Options("tool-42", "tool-9999");
+        options.MaxToolsPerServer = 20_000;
+        await using GuardedConnection c = await ConnectAsync(server, options);
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        CallToolResult result = await c.Client.CallToolAsync("tool-9999", cancellationToken: c.Token);
+
+        Assert.NotEqual(true, result.IsError);
+        Assert.Equal("ok:tool-9999", Text(result));
+    }
+
+    // ------------------------------------------------------------------ 5 MB description
+
+    [Fact]
+    public async Task ListToolsAsync_ToolWithFiveMegabyteDescription_HiddenOthersListed()
+    {
+        await using var server = new ScriptedServer
+        {
+            Tools = [ScriptedServer.Tool("small"), ScriptedServer.Tool("huge", new string('d', 5 * 1024 * 1024))],
+        };
+        await using GuardedConnection c = await ConnectAsync(server, Options("small", "huge"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        Assert.Equal(["small"], tools.Select(t => t.Name).ToArray());
+        GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
+        Assert.Equal("catalog.tool-too-large", listed.Details!["hidden"]!["huge"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CallToolAsync_ToolWithFiveMegabyteDescription_DeniedAndNotSent()
+    {
+        await using var server = new ScriptedServer
+        {
+            Tools = [ScriptedServer.Tool("small"), ScriptedServer.Tool("huge", new string('d', 5 * 1024 * 1024))],
+        };
+        await using GuardedConnection c = await ConnectAsync(server, Options("small", "huge"));
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        CallToolResult denied = await c.Client.CallToolAsync("huge", cancellationToken: c.Token);
+        await c.Client.CallToolAsync("small", cancellationToken: c.Token);
+
+        Assert.True(denied.IsError);
+        Assert.Contains(c.Evidence.Events, e => e.Kind == GuardEvidenceKind.ToolCallDecision && e.ToolName == "huge" && e.RuleId == "catalog.tool-too-large");
+        // The server saw the later call to "small" but never the call to "huge" (the pipe is ordered).
+        Assert.Equal(["small"], server.Received.Where(r => r.Method == "tools/call").Select(r => r.ToolName ?? "").ToArray());
+    }
+
+    // ------------------------------------------------------------------ server dies mid-call
+
+    [Fact]
+    public async Task CallToolAsync_ServerDiesWhileCallPending_FailsWithoutHanging()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        server.On("tools/call", _ => server.CloseAsync());
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        Exception? ex = await Record.ExceptionAsync(() => c.Client.CallToolAsync("echo", cancellationToken: c.Token).AsTask());
+
+        Assert.NotNull(ex);
+        Assert.False(ex is OperationCanceledException, $"The call hung until the test timeout ({ex.GetType().Name}).");
+        Assert.IsAssignableFrom<IOException>(ex);
+    }
+
+    [Fact]
+    public async Task CallToolAsync_ServerDiesWhileCallPending_RecordsConnectionLostOutcomeAndClosed()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        server.On("tools/call", _ => server.CloseAsync());
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        await Record.ExceptionAsync(() => c.Client.CallToolAsync("echo", cancellationToken: c.Token).AsTask());
+
+        GuardEvidence outcome = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ToolCallOutcome);
+        Assert.Equal("connection-lost", outcome.Outcome!.Status);
+        Assert.Equal("echo", outcome.ToolName);
+        await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ConnectionClosed);
+    }
+
+    // ------------------------------------------------------------------ malformed entries
+
+    [Fact]
+    public async Task ListToolsAsync_DuplicateToolNames_FirstKeptDuplicateCounted()
+    {
+        await using var server = new ScriptedServer
+        {
+            Tools = [ScriptedServer.Tool("a", "first"), ScriptedServer.Tool("a", "second"), ScriptedServer.Tool("b")],
+        };
+        await using GuardedConnection c = await ConnectAsync(server, Options("a", "b"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        Assert.Equal(["a", "b"], tools.Select(t => t.Name).ToArray());
+        Assert.Equal("first", tools[0].Description);
+        GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
+        Assert.Equal(1, listed.Details!["duplicateNames"]!.GetValue<int>());
+        Assert.Equal(3, listed.Details["advertised"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ListToolsAsync_EntriesNotObjectsOrWithoutName_DroppedAndCounted()
+    {
+        const string schema = "\"inputSchema\":{\"type\":\"object\"}";
+        await using var server = new ScriptedServer();
+        server.On("tools/list", r => r.ReplyRawAsync(
+            $$"""{"tools":[42,"str",null,[],{"description":"no name",{{schema}}},{"name":"",{{schema}}},{"name":5,{{schema}}},{"name":{"x":1},{{schema}}},{"name":"b",{{schema}}}]}"""));
+        await using GuardedConnection c = await ConnectAsync(server, Options("b"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        Assert.Equal(["b"], tools.Select(t => t.Name).ToArray());
+        GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
+        Assert.Equal(8, listed.Details!["malformed"]!.GetValue<int>());
+        Assert.Equal(1, listed.Details["visible"]!.GetValue<int>());
+    }
+
+    // ------------------------------------------------------------------ deep nesting
+
+    [Fact]
+    public async Task ListToolsAsync_SchemaNestedToSdkParserLimit_ListedWithoutCrash()
+    {
+        await using var server = new ScriptedServer();
+        server.On("tools/list", r => r.ReplyRawAsync($$$"""{"tools":[{"name":"deep","inputSchema":{{{NestedSchema(DeepestAcceptedNesting)}}}}]}"""));
+        await using GuardedConnection c = await ConnectAsync(server, Options("deep"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        CallToolResult result = await c.Client.CallToolAsync("deep", cancellationToken: c.Token);
+
+        Assert.Equal(["deep"], tools.Select(t => t.Name).ToArray());
+        Assert.Equal("ok:deep", Text(result));
+    }
+
+    [Fact]
+    public async Task ListToolsAsync_SchemaNestedTenThousandLevels_NoCrashAndSessionSurvives()
+    {
+        // The SDK's stream transport cannot parse a line this deep and drops it (it logs a parse failure), so the guard
+        // never sees it. The scripted server then answers the same id properly: that answer is what the caller gets.
+        await using var server = new ScriptedServer();
+        server.On("tools/list", async r =>
+        {
+            await r.ReplyRawAsync($$$"""{"tools":[{"name":"deep","inputSchema":{{{NestedSchema(10_000)}}}}]}""");
+            await r.ReplyAsync(new JsonObject { ["tools"] = new JsonArray(ScriptedServer.Tool("fine")) });
+        });
+        await using GuardedConnection c = await ConnectAsync(server, Options("deep", "fine"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        CallToolResult result = await c.Client.CallToolAsync("fine", cancellationToken: c.Token);
+
+        Assert.Equal(["fine"], tools.Select(t => t.Name).ToArray());
+        Assert.Equal("ok:fine", Text(result));
+    }
+
+    /// <summary>
+    /// The deepest <c>inputSchema</c> nesting (two JSON levels per step) that the SDK's JSON-RPC parser still accepts: the
+    /// whole line is then 64 levels deep, the reader's default MaxDepth. Found by probing: at 30 the SDK drops the line.
+    /// </summary>
+    private const int DeepestAcceptedNesting = 29;
+
+    private static string NestedSchema(int levels)
+    {
+        var sb = new StringBuilder(levels * 40);
+        for (int i = 0; i < levels; i++)
+        {
+            sb.Append("{\"type\":\"object\",\"properties\":{\"p\":");
+        }
+
+        sb.Append("{\"type\":\"string\"}");
+        for (int i = 0; i < levels; i++)
+        {
+            sb.Append("}}");
+        }
+
+        return sb.ToString();
+    }
+
+    // ------------------------------------------------------------------ huge result
+
+    [Fact]
+    public async Task CallToolAsync_TwentyMegabyteResult_CompletesWithHashAndSizeInEvidence()
+    {
+        string resultJson = ScriptedServer.TextResult(new string('r', 20 * 1024 * 1024)).ToJsonString();
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("big")] };
+        server.On("tools/call", r => r.ReplyRawAsync(resultJson));
+        await using GuardedConnection c = await ConnectAsync(server, Options("big"));
+
+        CallToolResult result = await c.Client.CallToolAsync("big", cancellationToken: c.Token);
+
+        Assert.Equal(20 * 1024 * 1024, Text(result).Length);
+        GuardEvidence outcome = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ToolCallOutcome);
+        byte[] bytes = Encoding.UTF8.GetBytes(resultJson);
+        Assert.Equal("result", outcome.Outcome!.Status);
+        Assert.Equal(bytes.LongLength, outcome.Outcome.ResultSize);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), outcome.Outcome.ResultSha256);
+    }
+}
