@@ -110,7 +110,8 @@ internal sealed class CompiledArgumentRule
             }
         }
 
-        return Deny($"The file path resolves to '{physical}', outside the allowed roots.", "argument.path-outside-roots", path);
+        // The reason goes to evidence; it must not carry the argument's value (redacted unless the host opts in).
+        return Deny("The file path resolves outside the allowed roots.", "argument.path-outside-roots", path);
     }
 
     private GuardDecision? CheckUrl(JsonElement value, string path)
@@ -145,7 +146,7 @@ internal sealed class CompiledArgumentRule
             string host = uri.IdnHost.TrimEnd('.').ToLowerInvariant();
             if (host.Length == 0 || !HostAllowed(host))
             {
-                return Deny($"URL host '{host}' is not on the allowlist.", "argument.url-host", path);
+                return Deny("The URL host is not on the allowlist.", "argument.url-host", path);
             }
         }
 
