@@ -15,7 +15,9 @@ internal sealed record CallReport(string Tool, CallToolResult Result, GuardEvide
     public string Verdict => Decision is null ? "NO DECISION RECORDED" : Allowed ? "ALLOW" : "DENY";
 
     /// <summary>The verdict with its rule id, e.g. <c>DENY (approval.rejected)</c>.</summary>
-    public string VerdictWithRule => Decision?.RuleId is { } rule ? $"{Verdict} ({rule})" : Verdict;
+    public string VerdictWithRule => Decision?.RuleId is not { } rule ? Verdict
+        : Decision.Approval?.Result == "approved" ? $"{Verdict} (approved by {Decision.Approval.ApproverId}; {rule})"
+        : $"{Verdict} ({rule})";
 
     /// <summary>All text content of the result (server-controlled unless the guard answered).</summary>
     public string Text => string.Join("\n", Result.Content.OfType<TextContentBlock>().Select(b => b.Text));

@@ -40,7 +40,7 @@ internal sealed class InteractiveShell(GuardedCalls calls, Sandbox sandbox, Text
 
             if (Console.IsInputRedirected)
             {
-                output.WriteLine(line);
+                output.WriteLine(TerminalText.Safe(line));
             }
 
             string[] words = line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
