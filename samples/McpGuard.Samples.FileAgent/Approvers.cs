@@ -9,7 +9,7 @@ namespace McpGuard.Samples.FileAgent;
 /// credential label and scopes, and the digest the answer is bound to — and waits for y/N. Anything but "y" rejects.
 /// </summary>
 /// <remarks>Every string that came from the server or the model is printed through <see cref="TerminalText.Safe"/>.</remarks>
-internal sealed class ConsoleApprover(TextReader input, TextWriter output)
+internal sealed class ConsoleApprover(ConsoleLines input, TextWriter output)
 {
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -7,7 +7,7 @@ namespace McpGuard.Samples.FileAgent;
 /// Interactive mode: you play the agent. Every command becomes a real <c>tools/call</c> through the guard; calls
 /// that need approval show the full request and ask you y/N.
 /// </summary>
-internal sealed class InteractiveShell(GuardedCalls calls, Sandbox sandbox, TextReader input, TextWriter output)
+internal sealed class InteractiveShell(GuardedCalls calls, Sandbox sandbox, ConsoleLines input, TextWriter output)
 {
     private const string Help = """
         commands:

@@ -35,7 +35,8 @@ string evidencePath = Path.GetFullPath(evidenceArg >= 0 ? args[evidenceArg + 1] 
 
 var evidenceLog = new EvidenceLog();
 var demoApprover = new RejectingApprover();
-var consoleApprover = new ConsoleApprover(Console.In, Console.Out);
+var stdin = new ConsoleLines(Console.In); // read only in interactive mode
+var consoleApprover = new ConsoleApprover(stdin, Console.Out);
 
 // 3. The quick start: register McpGuard and the host's policy.
 var services = new ServiceCollection();
@@ -115,7 +116,7 @@ await using (client)
     var calls = new GuardedCalls(client, evidenceLog);
     exitCode = demo
         ? await DemoScript.RunAsync(calls, sandbox, demoApprover, evidencePath, Console.Out)
-        : await new InteractiveShell(calls, sandbox, Console.In, Console.Out).RunAsync();
+        : await new InteractiveShell(calls, sandbox, stdin, Console.Out).RunAsync();
 }
 
 // Disposing the client stopped the server. The sandbox and the evidence stay for inspection.
