@@ -20,7 +20,17 @@ internal sealed class ConsoleApprover(ConsoleLines input, TextWriter output)
         output.Flush();
 
         // The guard cancels this token when ApprovalOptions.Timeout expires; the call is then denied (approval.timeout).
-        string? answer = await input.ReadLineAsync(cancellationToken);
+        string? answer;
+        try
+        {
+            answer = await input.ReadLineAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            output.WriteLine("(no answer in time: the call is denied)");
+            throw;
+        }
+
         if (Console.IsInputRedirected)
         {
             output.WriteLine(answer ?? "<end of input>");
