@@ -29,7 +29,10 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         {
             using var timeout = new CancellationTokenSource(options.Timeout, timeProvider);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            response = await handler.RequestApprovalAsync(request, linked.Token).AsTask()
+            CancellationToken token = linked.Token;
+
+            // Run the handler on the thread pool: a handler that blocks synchronously (e.g. a console prompt) must still time out.
+            response = await Task.Run(() => handler.RequestApprovalAsync(request, token).AsTask(), CancellationToken.None)
                 .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -50,6 +53,12 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         }
 
         double duration = Elapsed(started);
+        if (timeProvider.GetElapsedTime(started) >= options.Timeout)
+        {
+            return (GuardDecision.Deny("The approval handler answered after the timeout.", "approval.timeout"),
+                new ApprovalEvidence(digest, "timeout", response?.ApproverId, response?.Comment, duration));
+        }
+
         if (response is null)
         {
             return (GuardDecision.Deny("The approval handler returned no answer.", "approval.handler-error"),

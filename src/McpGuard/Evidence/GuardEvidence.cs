@@ -153,7 +153,7 @@ public sealed record AuthorityEvidence(string? CredentialLabel, IReadOnlyList<st
 public sealed record ApprovalEvidence(string RequestDigest, string Result, string? ApproverId, string? Comment, double DurationMs);
 
 /// <summary>How an allowed call ended.</summary>
-/// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>.</param>
+/// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</param>
 /// <param name="DurationMs">Time from sending the request to the response, in milliseconds.</param>
 /// <param name="ResultSha256">SHA-256 of the result JSON as received (compact serialization), if any.</param>
 /// <param name="ResultSize">Size of that JSON in bytes.</param>

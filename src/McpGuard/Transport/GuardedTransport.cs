@@ -85,6 +85,11 @@ internal sealed class GuardedTransport : ITransport
         ArgumentNullException.ThrowIfNull(message);
         if (message is not JsonRpcRequest request)
         {
+            if (message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled)
+            {
+                await OnClientCancelledAsync(cancelled).ConfigureAwait(false);
+            }
+
             await _inner.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -101,6 +106,13 @@ internal sealed class GuardedTransport : ITransport
                 return;
             case RequestMethods.Initialize:
             case RequestMethods.ServerDiscover:
+                if (_refusal is not null)
+                {
+                    // Already refused (e.g. the client falls back from server/discover to initialize): answer without asking the server again.
+                    await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.ConnectionRefused, "The connection was refused by the host's policy.")).ConfigureAwait(false);
+                    return;
+                }
+
                 await ForwardAsync(request, new PendingRequest(PendingKind.Handshake, request.Method, _engine.TimeProvider.GetTimestamp())
                 {
                     RequestedProtocolVersion = RequestedProtocolVersion(request),
@@ -217,6 +229,7 @@ internal sealed class GuardedTransport : ITransport
         var context = new ToolCallContext(_session, request.Id.ToString(), toolName, tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
         GuardDecision decision;
         ApprovalEvidence? approval = null;
+        List<GuardDecision>? approvalReasons = null;
         if (early is not null)
         {
             decision = early;
@@ -227,6 +240,7 @@ internal sealed class GuardedTransport : ITransport
             decision = result.Decision;
             if (decision.Kind == GuardDecisionKind.RequireApproval)
             {
+                approvalReasons = result.ApprovalReasons;
                 (GuardDecision approved, ApprovalEvidence record) = await _engine.Approvals
                     .ResolveAsync(context, result.ApprovalReasons!, cancellationToken).ConfigureAwait(false);
                 approval = record;
@@ -252,6 +266,7 @@ internal sealed class GuardedTransport : ITransport
             JsonPath = decision.JsonPath,
             Approval = approval,
             NotVerified = allowed ? s_allowNotVerified : [],
+            Details = approvalReasons is null ? null : new JsonObject { ["approvalRequiredBy"] = ApprovalReasonsJson(approvalReasons) },
         };
         bool recorded = await RecordAsync(evidence).ConfigureAwait(false);
         if (!recorded && allowed && _engine.Options.Evidence.DenyWhenEvidenceFails)
@@ -310,6 +325,37 @@ internal sealed class GuardedTransport : ITransport
             await RecordOutcomeAsync(pending, new OutcomeEvidence("send-failed", 0, null, null, null), ex.GetType().Name).ConfigureAwait(false);
             throw;
         }
+    }
+
+    private async ValueTask OnClientCancelledAsync(JsonRpcNotification cancelled)
+    {
+        if (cancelled.Params is not JsonObject p || p["requestId"] is not JsonValue idValue)
+        {
+            return;
+        }
+
+        RequestId id = idValue.GetValueKind() switch
+        {
+            JsonValueKind.String => new RequestId(idValue.GetValue<string>()),
+            JsonValueKind.Number when idValue.TryGetValue(out long n) => new RequestId(n),
+            _ => default,
+        };
+        if (id.Id is not null && _pending.TryRemove(id, out PendingRequest? pending) && pending.Kind == PendingKind.ToolCall)
+        {
+            double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
+            await RecordOutcomeAsync(pending, new OutcomeEvidence("cancelled", ms, null, null, null), "The client cancelled the call; the server may still have acted on it.").ConfigureAwait(false);
+        }
+    }
+
+    private static JsonArray ApprovalReasonsJson(List<GuardDecision> reasons)
+    {
+        var array = new JsonArray();
+        foreach (GuardDecision reason in reasons)
+        {
+            array.Add((JsonNode)new JsonObject { ["ruleId"] = reason.RuleId, ["reason"] = reason.Reason });
+        }
+
+        return array;
     }
 
     private static bool StillSameArguments(JsonNode? argumentsNode, ToolCallContext context)
@@ -595,8 +641,10 @@ internal sealed class GuardedTransport : ITransport
             return tooMany;
         }
 
+        int advertised = tools.Count;
         var descriptors = new Dictionary<string, GuardToolDescriptor>(tools.Count, StringComparer.Ordinal);
         var ordered = new List<(GuardToolDescriptor Descriptor, JsonNode Node)>(tools.Count);
+        var ambiguous = new HashSet<string>(StringComparer.Ordinal);
         var keep = new List<JsonNode>(tools.Count);
         var hidden = new JsonObject();
         int malformedItems = 0;
@@ -615,6 +663,7 @@ internal sealed class GuardedTransport : ITransport
             if (descriptors.ContainsKey(name))
             {
                 duplicates++;
+                ambiguous.Add(name);
                 continue;
             }
 
@@ -633,6 +682,18 @@ internal sealed class GuardedTransport : ITransport
             descriptors[name] = descriptor;
             ordered.Add((descriptor, toolObject));
         }
+
+        // A name advertised twice is ambiguous: the server might run either definition, so neither is shown or callable.
+        foreach (string name in ambiguous)
+        {
+            descriptors.Remove(name);
+            if (hidden.Count < 100)
+            {
+                hidden[name] = "catalog.duplicate-name";
+            }
+        }
+
+        ordered.RemoveAll(o => ambiguous.Contains(o.Descriptor.Name));
 
         FrozenDictionary<string, Pinning.PinState>? pinStates = null;
         if (_engine.Pinning is { } pinning)
@@ -683,7 +744,7 @@ internal sealed class GuardedTransport : ITransport
             Method = RequestMethods.ToolsList,
             Details = new JsonObject
             {
-                ["advertised"] = descriptors.Count + malformedItems + duplicates,
+                ["advertised"] = advertised,
                 ["visible"] = keep.Count,
                 ["hidden"] = hidden,
                 ["malformed"] = malformedItems,

@@ -280,7 +280,7 @@ public sealed class HostileServerTests
     // ------------------------------------------------------------------ malformed entries
 
     [Fact]
-    public async Task ListToolsAsync_DuplicateToolNames_FirstKeptDuplicateCounted()
+    public async Task ListToolsAsync_DuplicateToolNames_AmbiguousNameHiddenAndUncallable()
     {
         await using var server = new ScriptedServer
         {
@@ -289,12 +289,15 @@ public sealed class HostileServerTests
         await using GuardedConnection c = await ConnectAsync(server, Options("a", "b"));
 
         IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        CallToolResult call = await c.Client.CallToolAsync("a", cancellationToken: c.Token);
 
-        Assert.Equal(["a", "b"], tools.Select(t => t.Name).ToArray());
-        Assert.Equal("first", tools[0].Description);
+        // The server could run either definition of "a", so neither is shown nor callable.
+        Assert.Equal(["b"], tools.Select(t => t.Name).ToArray());
+        Assert.True(call.IsError);
         GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
         Assert.Equal(1, listed.Details!["duplicateNames"]!.GetValue<int>());
         Assert.Equal(3, listed.Details["advertised"]!.GetValue<int>());
+        Assert.Equal("catalog.duplicate-name", listed.Details["hidden"]!["a"]!.GetValue<string>());
     }
 
     [Fact]

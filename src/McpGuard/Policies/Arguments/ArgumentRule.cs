@@ -20,7 +20,7 @@ public enum PathCaseSensitivity
 /// <see cref="MinLength"/>/<see cref="MaxLength"/>, <see cref="MaxItems"/>. The first violation denies with a rule id
 /// (<c>argument.*</c>, or <see cref="Id"/>) and the JSON path of the offending value.
 /// </summary>
-/// <remarks>A selector that matches nothing is not a violation; use <see cref="GuardToolOptions.RequiredProperties"/> for presence.</remarks>
+/// <remarks>A selector that matches nothing is not a violation unless <see cref="Required"/> is set (servers often substitute a default for a missing argument, e.g. a default URL).</remarks>
 public sealed class ArgumentRule
 {
     /// <summary>
@@ -29,6 +29,10 @@ public sealed class ArgumentRule
     /// </summary>
     /// <value>Default: <c>$</c>.</value>
     public string Path { get; set; } = "$";
+
+    /// <summary>Whether <see cref="Path"/> must select at least one value (rule <c>argument.required</c>), so a server cannot fall back to its own default.</summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool Required { get; set; }
 
     /// <summary>Optional rule id reported instead of the built-in <c>argument.*</c> id.</summary>
     public string? Id { get; set; }

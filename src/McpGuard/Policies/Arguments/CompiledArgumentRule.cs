@@ -41,7 +41,18 @@ internal sealed class CompiledArgumentRule
 
     public GuardDecision? Evaluate(JsonElement arguments)
     {
-        return _selector.Select(arguments, Check);
+        if (!_rule.Required)
+        {
+            return _selector.Select(arguments, Check);
+        }
+
+        bool any = false;
+        GuardDecision? violation = _selector.Select(arguments, (value, path) =>
+        {
+            any = true;
+            return Check(value, path);
+        });
+        return violation ?? (any ? null : Deny("A required argument value is missing.", "argument.required", _selector.Text));
     }
 
     private GuardDecision? Check(JsonElement value, string path)
@@ -133,7 +144,7 @@ internal sealed class CompiledArgumentRule
 
         if (_schemes.Length > 0 && Array.IndexOf(_schemes, uri.Scheme.ToLowerInvariant()) < 0)
         {
-            return Deny($"URL scheme '{uri.Scheme}' is not allowed.", "argument.url-scheme", path);
+            return Deny("The URL scheme is not allowed.", "argument.url-scheme", path);
         }
 
         if (uri.UserInfo.Length > 0)
