@@ -514,7 +514,7 @@ internal sealed class GuardedTransport : ITransport
                     if (_engine.Pinning is { Options.RelistOnListChanged: true } && _verified && _refusal is null)
                     {
                         // Re-list off the pump (the answer arrives through the pump) so drift is detected even if the host never lists again.
-                        _ = Task.Run(() => RefreshCatalogAsync(_cts.Token));
+                        _ = Task.Run(BackgroundRelistAsync);
                     }
                 }
 
@@ -941,6 +941,18 @@ internal sealed class GuardedTransport : ITransport
         finally
         {
             _refreshGate.Release();
+        }
+    }
+
+    private async Task BackgroundRelistAsync()
+    {
+        try
+        {
+            await RefreshCatalogAsync(_cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // The session closed while re-listing.
         }
     }
 
