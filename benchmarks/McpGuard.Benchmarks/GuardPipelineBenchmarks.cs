@@ -1,0 +1,128 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BenchmarkDotNet.Attributes;
+using McpGuard.Benchmarks.Infrastructure;
+using McpGuard.Json;
+using McpGuard.Pipeline;
+using ModelContextProtocol.Protocol;
+
+namespace McpGuard.Benchmarks;
+
+/// <summary>
+/// The guard's per-call work without any transport, step by step, in the order <c>GuardedTransport</c> does it:
+/// reading the arguments (canonical JSON, parse, SHA-256) into a <see cref="ToolCallContext"/>, the stage pipeline,
+/// the decision evidence, and the outcome evidence (serializing and hashing the 4 KB result).
+/// </summary>
+[MemoryDiagnoser]
+public class GuardPipelineBenchmarks
+{
+    private McpGuardEngine _engine = null!;
+    private GuardSessionInfo _session = null!;
+    private GuardToolDescriptor _tool = null!;
+    private JsonNode _arguments = null!;
+    private ToolCallContext _context = null!;
+    private JsonNode _result = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        McpGuardOptions options = Scenario.CreateOptions();
+        _engine = new McpGuardEngineBuilder(options).AddEvidenceSink(new NullEvidenceSink()).Build();
+        _session = new GuardSessionInfo(Scenario.ServerName, options.Servers[Scenario.ServerName], GuardPrincipal.Anonymous, "bench", DateTimeOffset.UnixEpoch)
+        {
+            ServerIdentity = new ServerIdentity(Scenario.ServerReportedName, "1.0.0", "2025-11-25", null),
+        };
+        var toolJson = new JsonObject
+        {
+            ["name"] = Scenario.ToolName,
+            ["description"] = "Reads a file.",
+            ["inputSchema"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject { ["path"] = new JsonObject { ["type"] = "string" } },
+                ["required"] = new JsonArray("path"),
+            },
+        };
+        byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(toolJson);
+        _tool = new GuardToolDescriptor(Scenario.ToolName, toolJson, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+        _session.ReplaceCatalog(new Dictionary<string, GuardToolDescriptor> { [Scenario.ToolName] = _tool }.ToFrozenDictionary(StringComparer.Ordinal), merge: false);
+        _arguments = new JsonObject { ["path"] = "/data/a.txt" };
+        _context = CreateContext();
+        _result = JsonSerializer.SerializeToNode(
+            new CallToolResult { Content = [new TextContentBlock { Text = Scenario.ResultText }] },
+            ModelContextProtocol.McpJsonUtilities.DefaultOptions)!;
+        if (!EvaluatePipeline().AsTask().GetAwaiter().GetResult().IsAllowed)
+        {
+            throw new InvalidOperationException("The scenario's call must be allowed.");
+        }
+    }
+
+    [GlobalCleanup]
+    public ValueTask CleanupAsync() => _engine.DisposeAsync();
+
+    /// <summary>Arguments to context: canonical bytes, JsonDocument parse + clone, SHA-256 hex.</summary>
+    [Benchmark]
+    public ToolCallContext CreateContext()
+    {
+        byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(_arguments);
+        using JsonDocument document = JsonDocument.Parse(canonical);
+        JsonElement arguments = document.RootElement.Clone();
+        return new ToolCallContext(_session, "1", Scenario.ToolName, _tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+    }
+
+    /// <summary>The stage pipeline alone on a prepared context (inventory, visibility, argument rule with path canonicalization).</summary>
+    [Benchmark]
+    public async ValueTask<GuardDecision> EvaluatePipeline() =>
+        (await _engine.Pipeline.EvaluateCallAsync(_context, CancellationToken.None).ConfigureAwait(false)).Decision;
+
+    /// <summary>Context construction plus the pipeline: all decision work before evidence.</summary>
+    [Benchmark]
+    public async ValueTask<GuardDecision> CreateContextAndEvaluate()
+    {
+        ToolCallContext context = CreateContext();
+        PipelineResult result = await _engine.Pipeline.EvaluateCallAsync(context, CancellationToken.None).ConfigureAwait(false);
+        return result.Decision;
+    }
+
+    /// <summary>The decision event as <c>GuardedTransport</c> builds it (base record, argument shape, <c>with</c> copy), written to a no-op sink.</summary>
+    [Benchmark]
+    public ValueTask<bool> DecisionEvidence()
+    {
+        GuardEvidence evidence = _engine.Evidence.Create(GuardEvidenceKind.ToolCallDecision, _session) with
+        {
+            RequestId = _context.RequestId,
+            Method = RequestMethods.ToolsCall,
+            ToolName = _context.ToolName,
+            ToolMetadataSha256 = _tool.MetadataSha256,
+            Arguments = _engine.Evidence.DescribeArguments(_context),
+            Decision = GuardDecisionKind.Allow,
+        };
+        return _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
+    }
+
+    /// <summary>The outcome event: serialize the 4 KB result node to UTF-8, SHA-256 it, build the record, write to a no-op sink.</summary>
+    [Benchmark]
+    public ValueTask<bool> OutcomeEvidence()
+    {
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode);
+        var outcome = new OutcomeEvidence("result", 0.1, JsonCanonicalizer.Sha256Hex(bytes), bytes.LongLength, null);
+        GuardEvidence evidence = _engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session) with
+        {
+            RequestId = _context.RequestId,
+            Method = RequestMethods.ToolsCall,
+            ToolName = _context.ToolName,
+            Arguments = new ArgumentEvidence(_context.ArgumentsSha256, _context.ArgumentsSize, null, null),
+            Outcome = outcome,
+        };
+        return _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
+    }
+
+    /// <summary>Only the result hashing part of <see cref="OutcomeEvidence"/>.</summary>
+    [Benchmark]
+    public string HashResult() => JsonCanonicalizer.Sha256Hex(JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode));
+
+    /// <summary>Only the base evidence record (<c>Guid</c> event id, timestamp, authority copy).</summary>
+    [Benchmark]
+    public GuardEvidence CreateEvidenceRecord() => _engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session);
+}
