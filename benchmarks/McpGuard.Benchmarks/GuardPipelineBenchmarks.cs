@@ -23,11 +23,20 @@ public class GuardPipelineBenchmarks
     private JsonNode _arguments = null!;
     private ToolCallContext _context = null!;
     private JsonNode _result = null!;
+    private ToolCallContext _existingFileContext = null!;
+    private string _tempRoot = null!;
+    private string _existingFile = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         McpGuardOptions options = Scenario.CreateOptions();
+
+        // A second allowed root that exists, with a real file in it, for the existing-file variant.
+        _tempRoot = Directory.CreateTempSubdirectory("mcpguard-bench-").FullName;
+        string existingFile = _existingFile = Path.Combine(_tempRoot, "a.txt");
+        File.WriteAllText(existingFile, "a");
+        options.Servers[Scenario.ServerName].Tools[Scenario.ToolName].Arguments[0].AllowedRoots.Add(_tempRoot);
         _engine = new McpGuardEngineBuilder(options).AddEvidenceSink(new NullEvidenceSink()).Build();
         _session = new GuardSessionInfo(Scenario.ServerName, options.Servers[Scenario.ServerName], GuardPrincipal.Anonymous, "bench", DateTimeOffset.UnixEpoch)
         {
@@ -49,17 +58,24 @@ public class GuardPipelineBenchmarks
         _session.ReplaceCatalog(new Dictionary<string, GuardToolDescriptor> { [Scenario.ToolName] = _tool }.ToFrozenDictionary(StringComparer.Ordinal), merge: false);
         _arguments = new JsonObject { ["path"] = "/data/a.txt" };
         _context = CreateContext();
+        _arguments = new JsonObject { ["path"] = existingFile };
+        _existingFileContext = CreateContext();
+        _arguments = new JsonObject { ["path"] = "/data/a.txt" };
         _result = JsonSerializer.SerializeToNode(
             new CallToolResult { Content = [new TextContentBlock { Text = Scenario.ResultText }] },
             ModelContextProtocol.McpJsonUtilities.DefaultOptions)!;
-        if (!EvaluatePipeline().AsTask().GetAwaiter().GetResult().IsAllowed)
+        if (!EvaluatePipeline().AsTask().GetAwaiter().GetResult().IsAllowed || !EvaluatePipelineExistingFile().AsTask().GetAwaiter().GetResult().IsAllowed)
         {
             throw new InvalidOperationException("The scenario's call must be allowed.");
         }
     }
 
     [GlobalCleanup]
-    public ValueTask CleanupAsync() => _engine.DisposeAsync();
+    public async Task CleanupAsync()
+    {
+        await _engine.DisposeAsync();
+        Directory.Delete(_tempRoot, recursive: true);
+    }
 
     /// <summary>Arguments to context: canonical bytes, JsonDocument parse + clone, SHA-256 hex.</summary>
     [Benchmark]
@@ -71,10 +87,23 @@ public class GuardPipelineBenchmarks
         return new ToolCallContext(_session, "1", Scenario.ToolName, _tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
     }
 
-    /// <summary>The stage pipeline alone on a prepared context (inventory, visibility, argument rule with path canonicalization).</summary>
+    /// <summary>The stage pipeline alone on a prepared context (inventory, visibility, argument rule with path canonicalization); <c>/data/a.txt</c>, which does not exist here.</summary>
     [Benchmark]
     public async ValueTask<GuardDecision> EvaluatePipeline() =>
         (await _engine.Pipeline.EvaluateCallAsync(_context, CancellationToken.None).ConfigureAwait(false)).Decision;
+
+    /// <summary>As <see cref="EvaluatePipeline"/>, for a path that exists (<c>&lt;temp&gt;/a.txt</c>), so no path component lookup fails.</summary>
+    [Benchmark]
+    public async ValueTask<GuardDecision> EvaluatePipelineExistingFile() =>
+        (await _engine.Pipeline.EvaluateCallAsync(_existingFileContext, CancellationToken.None).ConfigureAwait(false)).Decision;
+
+    /// <summary>Path canonicalization alone (physical and lexical resolution) of <c>/data/a.txt</c> (missing here).</summary>
+    [Benchmark]
+    public (string, string) CanonicalizeMissingPath() => McpGuard.Policies.Arguments.FilePathCanonicalizer.Canonicalize("/data/a.txt");
+
+    /// <summary>Path canonicalization alone of an existing file under the temp directory.</summary>
+    [Benchmark]
+    public (string, string) CanonicalizeExistingPath() => McpGuard.Policies.Arguments.FilePathCanonicalizer.Canonicalize(_existingFile);
 
     /// <summary>Context construction plus the pipeline: all decision work before evidence.</summary>
     [Benchmark]
