@@ -24,6 +24,7 @@ public class GuardPipelineBenchmarks
     private ToolCallContext _context = null!;
     private JsonNode _result = null!;
     private ToolCallContext _existingFileContext = null!;
+    private JsonSha256Hasher _hasher = null!;
     private string _tempRoot = null!;
     private string _existingFile = null!;
 
@@ -64,6 +65,12 @@ public class GuardPipelineBenchmarks
         _result = JsonSerializer.SerializeToNode(
             new CallToolResult { Content = [new TextContentBlock { Text = Scenario.ResultText }] },
             ModelContextProtocol.McpJsonUtilities.DefaultOptions)!;
+        _hasher = new JsonSha256Hasher();
+        if (HashResultArray() != HashResultStreaming())
+        {
+            throw new InvalidOperationException("The two result hashes must agree.");
+        }
+
         if (!EvaluatePipeline().AsTask().GetAwaiter().GetResult().IsAllowed || !EvaluatePipelineExistingFile().AsTask().GetAwaiter().GetResult().IsAllowed)
         {
             throw new InvalidOperationException("The scenario's call must be allowed.");
@@ -74,6 +81,7 @@ public class GuardPipelineBenchmarks
     public async Task CleanupAsync()
     {
         await _engine.DisposeAsync();
+        _hasher.Dispose();
         Directory.Delete(_tempRoot, recursive: true);
     }
 
@@ -100,6 +108,12 @@ public class GuardPipelineBenchmarks
     /// <summary>Path canonicalization alone (physical and lexical resolution) of <c>/data/a.txt</c> (missing here).</summary>
     [Benchmark]
     public (string, string) CanonicalizeMissingPath() => McpGuard.Policies.Arguments.FilePathCanonicalizer.Canonicalize("/data/a.txt");
+
+    /// <summary>First version of <see cref="CanonicalizeMissingPath"/>: the lexical resolution always ran as well, repeating every file-system lookup.</summary>
+    [Benchmark]
+    public (string, string) CanonicalizeMissingPathTwice() =>
+        (McpGuard.Policies.Arguments.FilePathCanonicalizer.ResolvePhysical("/data/a.txt"),
+         McpGuard.Policies.Arguments.FilePathCanonicalizer.ResolvePhysical(Path.GetFullPath("/data/a.txt")));
 
     /// <summary>Path canonicalization alone of an existing file under the temp directory.</summary>
     [Benchmark]
@@ -130,12 +144,12 @@ public class GuardPipelineBenchmarks
         return _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
     }
 
-    /// <summary>The outcome event: serialize the 4 KB result node to UTF-8, SHA-256 it, build the record, write to a no-op sink.</summary>
+    /// <summary>The outcome event as <c>GuardedTransport</c> builds it: SHA-256 and size of the 4 KB result's JSON, the record, a no-op sink.</summary>
     [Benchmark]
     public ValueTask<bool> OutcomeEvidence()
     {
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode);
-        var outcome = new OutcomeEvidence("result", 0.1, JsonCanonicalizer.Sha256Hex(bytes), bytes.LongLength, null);
+        (string sha256, long size) = _hasher.Hash(_result);
+        var outcome = new OutcomeEvidence("result", 0.1, sha256, size, null);
         GuardEvidence evidence = _engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session) with
         {
             RequestId = _context.RequestId,
@@ -147,11 +161,23 @@ public class GuardPipelineBenchmarks
         return _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
     }
 
-    /// <summary>Only the result hashing part of <see cref="OutcomeEvidence"/>.</summary>
+    /// <summary>Result hashing, first version: serialize the result to one byte array, then SHA-256 it.</summary>
     [Benchmark]
-    public string HashResult() => JsonCanonicalizer.Sha256Hex(JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode));
+    public string HashResultArray() => JsonCanonicalizer.Sha256Hex(JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode));
 
-    /// <summary>Only the base evidence record (<c>Guid</c> event id, timestamp, authority copy).</summary>
+    /// <summary>Result hashing as <c>GuardedTransport</c> does it now: serialize straight into an incremental SHA-256 (pooled chunks).</summary>
+    [Benchmark]
+    public string HashResultStreaming() => _hasher.Hash(_result).Sha256;
+
+    /// <summary>Event id, first version: a random GUID (a getrandom system call on Linux).</summary>
+    [Benchmark]
+    public string EventIdGuid() => Guid.NewGuid().ToString("N");
+
+    /// <summary>Event id now: per-process random prefix plus a sequence number.</summary>
+    [Benchmark]
+    public string EventIdSequence() => McpGuard.Evidence.EvidenceRecorder.NextEventId();
+
+    /// <summary>Only the base evidence record (event id, timestamp, authority copy).</summary>
     [Benchmark]
     public GuardEvidence CreateEvidenceRecord() => _engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session);
 }
