@@ -16,6 +16,8 @@ public class CallToolRoundTripBenchmarks
     private RoundTripHarness _guarded = null!;
     private RoundTripHarness _guardedJsonLines = null!;
     private RoundTripHarness _passThrough = null!;
+    private RoundTripHarness _passThroughInline = null!;
+    private RoundTripHarness _pullThrough = null!;
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -24,6 +26,8 @@ public class CallToolRoundTripBenchmarks
         _guarded = await RoundTripHarness.StartAsync(ClientMode.Guarded);
         _guardedJsonLines = await RoundTripHarness.StartAsync(ClientMode.GuardedJsonLines);
         _passThrough = await RoundTripHarness.StartAsync(ClientMode.PassThroughPump);
+        _passThroughInline = await RoundTripHarness.StartAsync(ClientMode.PassThroughInline);
+        _pullThrough = await RoundTripHarness.StartAsync(ClientMode.PullThrough);
     }
 
     [GlobalCleanup]
@@ -33,6 +37,8 @@ public class CallToolRoundTripBenchmarks
         await _guarded.DisposeAsync();
         await _guardedJsonLines.DisposeAsync();
         await _passThrough.DisposeAsync();
+        await _passThroughInline.DisposeAsync();
+        await _pullThrough.DisposeAsync();
     }
 
     /// <summary>The SDK client straight over the stream transport.</summary>
@@ -50,4 +56,12 @@ public class CallToolRoundTripBenchmarks
     /// <summary>Diagnostic: a decorator with the guard's pump-and-channel hop but no policy work.</summary>
     [Benchmark]
     public ValueTask<CallToolResult> PassThroughPump() => _passThrough.CallAsync();
+
+    /// <summary>Diagnostic: as <see cref="PassThroughPump"/> with synchronous continuations on the decorator's channel.</summary>
+    [Benchmark]
+    public ValueTask<CallToolResult> PassThroughInline() => _passThroughInline.CallAsync();
+
+    /// <summary>Diagnostic: a decorator without a pump, processing messages in the session's own read.</summary>
+    [Benchmark]
+    public ValueTask<CallToolResult> PullThrough() => _pullThrough.CallAsync();
 }

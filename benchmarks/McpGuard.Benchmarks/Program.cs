@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Running;
 using McpGuard.Benchmarks;
 
-// --quick: one-process self-timed guarded/unguarded comparison ending with "RATIO guarded/unguarded=x.xx".
-// Otherwise: BenchmarkDotNet, e.g. `-- --filter '*CallToolRoundTrip*' --job short`.
+// --quick [--breakdown]: one-process self-timed guarded/unguarded comparison; the last line is
+// "RATIO guarded/unguarded=x.xx". Otherwise BenchmarkDotNet, e.g. `-- --filter '*CallToolRoundTrip*' --job short`.
 if (args.Contains("--quick", StringComparer.Ordinal))
 {
-    return await QuickComparison.RunAsync(Console.Out);
+    return await QuickComparison.RunAsync(Console.Out, breakdown: args.Contains("--breakdown", StringComparer.Ordinal));
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(QuickComparison).Assembly).Run(args);

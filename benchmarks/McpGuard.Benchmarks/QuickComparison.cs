@@ -5,9 +5,10 @@ using McpGuard.Benchmarks.Infrastructure;
 namespace McpGuard.Benchmarks;
 
 /// <summary>
-/// <c>--quick</c>: a self-timed guarded/unguarded comparison in one process. Both clients are warmed up, then
-/// measured in alternating batches (order flipped every round so drift hits both alike); the result is the ratio of
-/// the median per-call times. Finishes well within two minutes; the last line is <c>RATIO guarded/unguarded=x.xx</c>.
+/// <c>--quick</c>: a self-timed guarded/unguarded comparison in one process. The clients are warmed up, then measured
+/// in alternating batches (the order rotates every round so drift hits all alike); the result is the ratio of the
+/// median per-call times. Finishes well within two minutes; the last line is <c>RATIO guarded/unguarded=x.xx</c>.
+/// <c>--breakdown</c> adds the diagnostic clients (pass-through decorator, JSON Lines sink) to the rotation.
 /// </summary>
 internal static class QuickComparison
 {
@@ -16,62 +17,88 @@ internal static class QuickComparison
     private static readonly TimeSpan s_targetBatch = TimeSpan.FromMilliseconds(400);
     private static readonly TimeSpan s_budget = TimeSpan.FromSeconds(90);
 
-    public static async Task<int> RunAsync(TextWriter output)
+    public static async Task<int> RunAsync(TextWriter output, bool breakdown)
     {
         var total = Stopwatch.StartNew();
         CultureInfo inv = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(inv, $"McpGuard quick comparison: CallToolAsync round trip over the in-process transport, {Scenario.ResultChars}-char result, .NET {Environment.Version}, {Environment.ProcessorCount} logical CPUs"));
 
-        await using RoundTripHarness unguarded = await RoundTripHarness.StartAsync(ClientMode.Unguarded);
-        await using RoundTripHarness guarded = await RoundTripHarness.StartAsync(ClientMode.Guarded);
-
-        // Warm up both (JIT tiering, pools), alternating.
-        var warm = Stopwatch.StartNew();
-        while (warm.Elapsed < s_warmup)
+        ClientMode[] modes = breakdown
+            ? [ClientMode.Unguarded, ClientMode.Guarded, ClientMode.PassThroughPump, ClientMode.PassThroughInline, ClientMode.PullThrough, ClientMode.GuardedJsonLines]
+            : [ClientMode.Unguarded, ClientMode.Guarded];
+        var harnesses = new RoundTripHarness[modes.Length];
+        try
         {
-            await RunBatchAsync(unguarded, 200);
-            await RunBatchAsync(guarded, 200);
-        }
-
-        // Calibrate N on the slower of the two so one batch takes about s_targetBatch.
-        double perCall = Math.Max((await RunBatchAsync(unguarded, 500)).PerCallMicroseconds, (await RunBatchAsync(guarded, 500)).PerCallMicroseconds);
-        int n = (int)Math.Clamp(s_targetBatch.TotalMilliseconds * 1000 / perCall, 200, 200_000);
-        output.WriteLine(string.Create(inv, $"warm-up {warm.Elapsed.TotalSeconds:F1} s; {Rounds} rounds x {n} calls per client"));
-        output.WriteLine("round  unguarded us/call  guarded us/call  ratio  unguarded B/call  guarded B/call");
-
-        var u = new List<double>();
-        var g = new List<double>();
-        var ua = new List<double>();
-        var ga = new List<double>();
-        for (int round = 1; round <= Rounds && total.Elapsed < s_budget; round++)
-        {
-            BatchResult bu;
-            BatchResult bg;
-            if (round % 2 == 1)
+            for (int i = 0; i < modes.Length; i++)
             {
-                bu = await RunBatchAsync(unguarded, n);
-                bg = await RunBatchAsync(guarded, n);
-            }
-            else
-            {
-                bg = await RunBatchAsync(guarded, n);
-                bu = await RunBatchAsync(unguarded, n);
+                harnesses[i] = await RoundTripHarness.StartAsync(modes[i]);
             }
 
-            u.Add(bu.PerCallMicroseconds);
-            g.Add(bg.PerCallMicroseconds);
-            ua.Add(bu.BytesPerCall);
-            ga.Add(bg.BytesPerCall);
-            output.WriteLine(string.Create(inv, $"{round,5}  {bu.PerCallMicroseconds,17:F2}  {bg.PerCallMicroseconds,15:F2}  {bg.PerCallMicroseconds / bu.PerCallMicroseconds,5:F2}  {bu.BytesPerCall,16:F0}  {bg.BytesPerCall,14:F0}"));
-        }
+            // Warm up all clients (JIT tiering, pools), alternating.
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed < s_warmup)
+            {
+                foreach (RoundTripHarness h in harnesses)
+                {
+                    await RunBatchAsync(h, 200);
+                }
+            }
 
-        double mu = Median(u);
-        double mg = Median(g);
-        output.WriteLine(string.Create(inv, $"median  {mu,16:F2}  {mg,15:F2}  {mg / mu,5:F2}  {Median(ua),16:F0}  {Median(ga),14:F0}"));
-        output.WriteLine(string.Create(inv, $"(bytes are process-wide allocations per call: client, guard and in-process server; total time {total.Elapsed.TotalSeconds:F1} s)"));
-        output.WriteLine(string.Create(inv, $"RATIO guarded/unguarded={mg / mu:F2}"));
-        return 0;
+            // Calibrate N on the slowest client so one batch takes about s_targetBatch.
+            double perCall = 0;
+            foreach (RoundTripHarness h in harnesses)
+            {
+                perCall = Math.Max(perCall, (await RunBatchAsync(h, 500)).PerCallMicroseconds);
+            }
+
+            int n = (int)Math.Clamp(s_targetBatch.TotalMilliseconds * 1000 / perCall / (modes.Length / 2.0), 200, 200_000);
+            output.WriteLine(string.Create(inv, $"warm-up {warm.Elapsed.TotalSeconds:F1} s; {Rounds} rounds x {n} calls per client; us/call (process-wide bytes/call)"));
+            output.WriteLine("round  " + string.Join("  ", modes.Select(m => $"{m,24}")) + "  guarded/unguarded");
+
+            var times = modes.Select(_ => new List<double>()).ToArray();
+            var bytes = modes.Select(_ => new List<double>()).ToArray();
+            for (int round = 1; round <= Rounds && total.Elapsed < s_budget; round++)
+            {
+                var row = new BatchResult[modes.Length];
+                for (int k = 0; k < modes.Length; k++)
+                {
+                    int i = (k + round) % modes.Length;
+                    row[i] = await RunBatchAsync(harnesses[i], n);
+                }
+
+                for (int i = 0; i < modes.Length; i++)
+                {
+                    times[i].Add(row[i].PerCallMicroseconds);
+                    bytes[i].Add(row[i].BytesPerCall);
+                }
+
+                output.WriteLine(string.Create(inv, $"{round,5}  {string.Join("  ", row.Select(r => Cell(r.PerCallMicroseconds, r.BytesPerCall)))}  {row[1].PerCallMicroseconds / row[0].PerCallMicroseconds,17:F2}"));
+            }
+
+            double[] medians = [.. times.Select(Median)];
+            output.WriteLine(string.Create(inv, $"median {string.Join("  ", medians.Select((m, i) => Cell(m, Median(bytes[i]))))}  {medians[1] / medians[0],17:F2}"));
+            for (int i = 2; i < modes.Length; i++)
+            {
+                output.WriteLine(string.Create(inv, $"{modes[i]}/unguarded={medians[i] / medians[0]:F2}"));
+            }
+
+            output.WriteLine(string.Create(inv, $"(bytes include the client, the guard and the in-process server; total time {total.Elapsed.TotalSeconds:F1} s)"));
+            output.WriteLine(string.Create(inv, $"RATIO guarded/unguarded={medians[1] / medians[0]:F2}"));
+            return 0;
+        }
+        finally
+        {
+            foreach (RoundTripHarness? h in harnesses)
+            {
+                if (h is not null)
+                {
+                    await h.DisposeAsync();
+                }
+            }
+        }
     }
+
+    private static string Cell(double us, double bytesPerCall) => string.Create(CultureInfo.InvariantCulture, $"{us,10:F2} ({bytesPerCall,7:F0} B)").PadLeft(24);
 
     private static async Task<BatchResult> RunBatchAsync(RoundTripHarness harness, int calls)
     {
@@ -89,7 +116,7 @@ internal static class QuickComparison
 
     private static double Median(List<double> values)
     {
-        var sorted = values.Order().ToArray();
+        double[] sorted = [.. values.Order()];
         int mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }

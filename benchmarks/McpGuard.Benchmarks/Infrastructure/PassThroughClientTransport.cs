@@ -8,30 +8,33 @@ namespace McpGuard.Benchmarks.Infrastructure;
 /// Diagnostic only: a transport decorator with the same message flow as McpGuard's <c>GuardedTransport</c> (a pump
 /// task that reads the inner transport and writes to a bounded channel the session reads) and no policy work at all.
 /// Its cost over the unguarded client is the price of the decorator's hop, separate from the guard's own work.
+/// With <c>inlineContinuations</c> the channel lets the session's reader continue on the pump's thread
+/// (<see cref="ChannelOptions.AllowSynchronousContinuations"/>), which removes one thread-pool hop per incoming message.
 /// </summary>
-internal sealed class PassThroughClientTransport(IClientTransport inner) : IClientTransport
+internal sealed class PassThroughClientTransport(IClientTransport inner, bool inlineContinuations = false) : IClientTransport
 {
     public string Name => inner.Name;
 
     public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
-        new PassThroughTransport(await inner.ConnectAsync(cancellationToken).ConfigureAwait(false));
+        new PassThroughTransport(await inner.ConnectAsync(cancellationToken).ConfigureAwait(false), inlineContinuations);
 
     private sealed class PassThroughTransport : ITransport
     {
         private readonly ITransport _inner;
-        private readonly Channel<JsonRpcMessage> _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-
+        private readonly Channel<JsonRpcMessage> _incoming;
         private readonly CancellationTokenSource _cts = new();
         private readonly Task _pump;
 
-        public PassThroughTransport(ITransport inner)
+        public PassThroughTransport(ITransport inner, bool inlineContinuations)
         {
             _inner = inner;
+            _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
+            {
+                SingleReader = true,
+                SingleWriter = false,
+                FullMode = BoundedChannelFullMode.Wait,
+                AllowSynchronousContinuations = inlineContinuations,
+            });
             _pump = Task.Run(PumpAsync);
         }
 

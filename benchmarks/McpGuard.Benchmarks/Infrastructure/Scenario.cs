@@ -83,6 +83,12 @@ internal enum ClientMode
 
     /// <summary>Through a decorator that only re-pumps incoming messages through a channel, like the guard does, with no policy work: isolates the hop.</summary>
     PassThroughPump,
+
+    /// <summary>As <see cref="PassThroughPump"/>, with synchronous continuations on the decorator's channel.</summary>
+    PassThroughInline,
+
+    /// <summary>A decorator without a pump: messages are processed in the session's own read (the alternative design).</summary>
+    PullThrough,
 }
 
 /// <summary>One in-process server and one connected client, guarded or not.</summary>
@@ -115,6 +121,12 @@ internal sealed class RoundTripHarness : IAsyncDisposable
                 break;
             case ClientMode.PassThroughPump:
                 client = await McpClient.CreateAsync(new PassThroughClientTransport(server.CreateClientTransport()));
+                break;
+            case ClientMode.PullThrough:
+                client = await McpClient.CreateAsync(new PullClientTransport(server.CreateClientTransport()));
+                break;
+            case ClientMode.PassThroughInline:
+                client = await McpClient.CreateAsync(new PassThroughClientTransport(server.CreateClientTransport(), inlineContinuations: true));
                 break;
             case ClientMode.Guarded:
                 engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
