@@ -25,6 +25,7 @@ public class GuardPipelineBenchmarks
     private JsonNode _result = null!;
     private ToolCallContext _existingFileContext = null!;
     private JsonSha256Hasher _hasher = null!;
+    private byte[] _resultBytes = null!;
     private string _tempRoot = null!;
     private string _existingFile = null!;
 
@@ -66,6 +67,7 @@ public class GuardPipelineBenchmarks
             new CallToolResult { Content = [new TextContentBlock { Text = Scenario.ResultText }] },
             ModelContextProtocol.McpJsonUtilities.DefaultOptions)!;
         _hasher = new JsonSha256Hasher();
+        _resultBytes = JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode);
         if (HashResultArray() != HashResultStreaming())
         {
             throw new InvalidOperationException("The two result hashes must agree.");
@@ -165,7 +167,15 @@ public class GuardPipelineBenchmarks
     [Benchmark]
     public string HashResultArray() => JsonCanonicalizer.Sha256Hex(JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode));
 
-    /// <summary>Result hashing as <c>GuardedTransport</c> does it now: serialize straight into an incremental SHA-256 (pooled chunks).</summary>
+    /// <summary>Part of result hashing: serialization of the 4 KB result node alone.</summary>
+    [Benchmark]
+    public byte[] SerializeResultOnly() => JsonSerializer.SerializeToUtf8Bytes(_result, McpGuardJsonContext.Default.JsonNode);
+
+    /// <summary>Part of result hashing: SHA-256 of the serialized 4 KB result alone.</summary>
+    [Benchmark]
+    public string Sha256ResultOnly() => JsonCanonicalizer.Sha256Hex(_resultBytes);
+
+    /// <summary>Result hashing as <c>GuardedTransport</c> does it now: serialize into a reused buffer, then one-shot SHA-256.</summary>
     [Benchmark]
     public string HashResultStreaming() => _hasher.Hash(_result).Sha256;
 
