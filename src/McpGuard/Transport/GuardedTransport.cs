@@ -50,6 +50,9 @@ internal sealed class GuardedTransport : ITransport
     private readonly CancellationTokenSource _cts = new();
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
     private readonly Task _pump;
+
+    // Used only by the receive pump, which handles one incoming message at a time.
+    private readonly JsonSha256Hasher _resultHasher = new();
     private volatile bool _verified;
     private volatile bool _catalogStale;
     private volatile GuardDecision? _refusal;
@@ -273,7 +276,7 @@ internal sealed class GuardedTransport : ITransport
         {
             decision = GuardDecision.Deny("The decision could not be recorded as evidence.", "evidence.unavailable");
             allowed = false;
-            await RecordAsync(evidence with { EventId = Guid.NewGuid().ToString("N"), Decision = GuardDecisionKind.Deny, RuleId = decision.RuleId, Reason = decision.Reason, NotVerified = [] }).ConfigureAwait(false);
+            await RecordAsync(evidence with { EventId = Evidence.EvidenceRecorder.NextEventId(), Decision = GuardDecisionKind.Deny, RuleId = decision.RuleId, Reason = decision.Reason, NotVerified = [] }).ConfigureAwait(false);
         }
 
         if (activity is not null)
@@ -842,9 +845,9 @@ internal sealed class GuardedTransport : ITransport
         else
         {
             JsonNode? result = ((JsonRpcResponse)message).Result;
-            byte[] bytes = result is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(result, McpGuardJsonContext.Default.JsonNode);
+            (string sha256, long size) = _resultHasher.Hash(result);
             bool isError = result is JsonObject r && r["isError"] is JsonValue e && e.GetValueKind() == JsonValueKind.True;
-            outcome = new OutcomeEvidence(isError ? "tool-error" : "result", ms, JsonCanonicalizer.Sha256Hex(bytes), bytes.LongLength, null);
+            outcome = new OutcomeEvidence(isError ? "tool-error" : "result", ms, sha256, size, null);
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
@@ -982,6 +985,7 @@ internal sealed class GuardedTransport : ITransport
 
             _cts.Dispose();
             _refreshGate.Dispose();
+            _resultHasher.Dispose();
         }
     }
 

@@ -29,8 +29,14 @@ internal static class FilePathCanonicalizer
     public static string CanonicalizeRoot(string root) => ResolvePhysical(Path.GetFullPath(root));
 
     /// <summary>Both resolutions of an absolute path: physical (OS semantics) and lexical (Node semantics).</summary>
-    public static (string Physical, string Lexical) Canonicalize(string absolutePath) =>
-        (ResolvePhysical(absolutePath), ResolvePhysical(Path.GetFullPath(absolutePath)));
+    public static (string Physical, string Lexical) Canonicalize(string absolutePath)
+    {
+        string physical = ResolvePhysical(absolutePath);
+        string full = Path.GetFullPath(absolutePath);
+
+        // No '.'/'..' segments to apply first: both resolutions walk the same components, so resolve only once.
+        return (physical, string.Equals(full, absolutePath, StringComparison.Ordinal) ? physical : ResolvePhysical(full));
+    }
 
     /// <summary>Resolves <paramref name="absolutePath"/> component by component, following links as the kernel does.</summary>
     /// <exception cref="IOException">A link loop or more than <see cref="MaxLinkHops"/> links.</exception>

@@ -1,0 +1,166 @@
+using System.Text;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpGuard.Benchmarks.Infrastructure;
+
+/// <summary>
+/// The benchmark scenario shared by the BenchmarkDotNet suites and <c>--quick</c>: one allowed call to
+/// <c>read_file</c> with small arguments (<c>{"path":"/data/a.txt"}</c>) that returns a 4 KB text result.
+/// </summary>
+internal static class Scenario
+{
+    public const string ServerName = "bench";
+    public const string ServerReportedName = "bench-server";
+    public const string ToolName = "read_file";
+    public const string AllowedRoot = "/data";
+    public const int ResultChars = 4096;
+
+    /// <summary>4,096 ASCII characters of text in lines, like a small file.</summary>
+    public static readonly string ResultText = BuildResultText();
+
+    public static readonly IReadOnlyDictionary<string, object?> Arguments = new Dictionary<string, object?> { ["path"] = "/data/a.txt" };
+
+    public static McpServerTool CreateTool() =>
+        McpServerTool.Create((string path) => ResultText, new McpServerToolCreateOptions { Name = ToolName, Description = "Reads a file." });
+
+    /// <summary>One registered server; the tool allowed with an <see cref="ArgumentRule"/> on <c>$.path</c> so the constraint stage runs.</summary>
+    public static McpGuardOptions CreateOptions(string? jsonLinesPath = null)
+    {
+        var options = new McpGuardOptions();
+        var server = new GuardServerOptions { ExpectedName = ServerReportedName };
+        var tool = new GuardToolOptions { Access = ToolAccess.Allow };
+        var rule = new ArgumentRule { Path = "$.path" };
+        rule.AllowedRoots.Add(AllowedRoot);
+        tool.Arguments.Add(rule);
+        server.Tools[ToolName] = tool;
+        options.Servers[ServerName] = server;
+        options.Evidence.LogEvents = false;
+        options.Evidence.JsonLinesPath = jsonLinesPath;
+        return options;
+    }
+
+    /// <summary>Throws unless <paramref name="result"/> is the expected successful 4 KB result (so a guard that denies cannot look fast).</summary>
+    public static void Verify(CallToolResult result, string label)
+    {
+        if (result.IsError == true || result.Content.Count != 1 || result.Content[0] is not TextContentBlock { Text.Length: ResultChars })
+        {
+            throw new InvalidOperationException($"{label}: the call did not return the expected {ResultChars}-character result.");
+        }
+    }
+
+    private static string BuildResultText()
+    {
+        var sb = new StringBuilder(ResultChars);
+        for (int line = 0; sb.Length < ResultChars; line++)
+        {
+            sb.Append("line ").Append(line.ToString("D4", System.Globalization.CultureInfo.InvariantCulture))
+              .Append(": the quick brown fox jumps over the lazy dog; 0123456789.\n");
+        }
+
+        return sb.ToString(0, ResultChars);
+    }
+}
+
+/// <summary>An evidence sink that drops every event: measures the cost of building evidence, not of storing it.</summary>
+internal sealed class NullEvidenceSink : IGuardEvidenceSink
+{
+    public ValueTask WriteAsync(GuardEvidence evidence, CancellationToken cancellationToken) => default;
+}
+
+/// <summary>How the client reaches the in-process server.</summary>
+internal enum ClientMode
+{
+    /// <summary>The SDK's stream transport directly.</summary>
+    Unguarded,
+
+    /// <summary>Through McpGuard with a no-op evidence sink.</summary>
+    Guarded,
+
+    /// <summary>Through McpGuard with the JSON Lines file sink (temp file).</summary>
+    GuardedJsonLines,
+
+    /// <summary>Through a decorator that only re-pumps incoming messages through a channel, like the guard does, with no policy work: isolates the hop.</summary>
+    PassThroughPump,
+
+    /// <summary>As <see cref="PassThroughPump"/>, with synchronous continuations on the decorator's channel.</summary>
+    PassThroughInline,
+
+    /// <summary>A decorator without a pump: messages are processed in the session's own read (the alternative design).</summary>
+    PullThrough,
+}
+
+/// <summary>One in-process server and one connected client, guarded or not.</summary>
+internal sealed class RoundTripHarness : IAsyncDisposable
+{
+    private readonly InProcessServer _server;
+    private readonly McpGuardEngine? _engine;
+    private readonly string? _evidenceFile;
+
+    private RoundTripHarness(InProcessServer server, McpClient client, McpGuardEngine? engine, string? evidenceFile)
+    {
+        _server = server;
+        Client = client;
+        _engine = engine;
+        _evidenceFile = evidenceFile;
+    }
+
+    public McpClient Client { get; }
+
+    public static async Task<RoundTripHarness> StartAsync(ClientMode mode)
+    {
+        InProcessServer server = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Scenario.CreateTool());
+        McpGuardEngine? engine = null;
+        string? file = null;
+        McpClient client;
+        switch (mode)
+        {
+            case ClientMode.Unguarded:
+                client = await McpClient.CreateAsync(server.CreateClientTransport());
+                break;
+            case ClientMode.PassThroughPump:
+                client = await McpClient.CreateAsync(new PassThroughClientTransport(server.CreateClientTransport()));
+                break;
+            case ClientMode.PullThrough:
+                client = await McpClient.CreateAsync(new PullClientTransport(server.CreateClientTransport()));
+                break;
+            case ClientMode.PassThroughInline:
+                client = await McpClient.CreateAsync(new PassThroughClientTransport(server.CreateClientTransport(), inlineContinuations: true));
+                break;
+            case ClientMode.Guarded:
+                engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
+                client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
+                break;
+            case ClientMode.GuardedJsonLines:
+                file = Path.Combine(Path.GetTempPath(), "mcpguard-bench-" + Guid.NewGuid().ToString("N") + ".jsonl");
+                engine = new McpGuardEngineBuilder(Scenario.CreateOptions(file)).Build();
+                client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(mode));
+        }
+
+        var harness = new RoundTripHarness(server, client, engine, file);
+        await client.ListToolsAsync();
+        Scenario.Verify(await harness.CallAsync(), mode.ToString());
+        return harness;
+    }
+
+    public ValueTask<CallToolResult> CallAsync() => Client.CallToolAsync(Scenario.ToolName, Scenario.Arguments);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        await _server.DisposeAsync();
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
+        }
+
+        if (_evidenceFile is not null)
+        {
+            File.Delete(_evidenceFile);
+        }
+    }
+}
