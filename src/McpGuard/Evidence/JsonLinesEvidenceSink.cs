@@ -47,7 +47,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
             if (_stream is null)
             {
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-                _stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous);
+                _stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0, FileOptions.None);
             }
 
             _buffer.ResetWrittenCount();
@@ -57,7 +57,8 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
             }
 
             _buffer.Write("\n"u8);
-            await _stream.WriteAsync(_buffer.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            // One synchronous write per event: appending to the page cache is cheaper than an async file write.
+            _stream.Write(_buffer.WrittenSpan);
             if (_durable)
             {
                 _stream.Flush(flushToDisk: true);

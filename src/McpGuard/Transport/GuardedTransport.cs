@@ -71,6 +71,9 @@ internal sealed class GuardedTransport : ITransport
             SingleReader = true,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
+
+            // The session's read loop continues on the pump's thread: no extra thread-pool hop per incoming message.
+            AllowSynchronousContinuations = true,
         });
         _pump = Task.Run(PumpAsync);
     }

@@ -123,7 +123,15 @@ internal static class FilePathCanonicalizer
     {
         try
         {
-            return new FileInfo(path).LinkTarget;
+            // Attributes come from lstat; -1 means the path does not exist (no exception thrown, no readlink needed).
+            var info = new FileInfo(path);
+            FileAttributes attributes = info.Attributes;
+            if ((int)attributes == -1 || (attributes & FileAttributes.ReparsePoint) == 0)
+            {
+                return null;
+            }
+
+            return info.LinkTarget;
         }
         catch (UnauthorizedAccessException)
         {
