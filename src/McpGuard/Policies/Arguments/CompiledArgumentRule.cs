@@ -41,7 +41,15 @@ internal sealed class CompiledArgumentRule
 
     public GuardDecision? Evaluate(JsonElement arguments)
     {
-        return _selector.Select(arguments, Check);
+        try
+        {
+            return _selector.Select(arguments, Check);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A member name the selector had to read is not valid UTF-16 (a lone surrogate escape).
+            return Deny($"The arguments could not be checked ({ex.GetType().Name}).", "argument.check-failed", "$");
+        }
     }
 
     private GuardDecision? Check(JsonElement value, string path)
@@ -55,7 +63,7 @@ internal sealed class CompiledArgumentRule
                 ?? CheckRange(value, path)
                 ?? CheckLength(value, path);
         }
-        catch (Exception ex) when (ex is RegexMatchTimeoutException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or PathTooLongException)
+        catch (Exception ex) when (ex is RegexMatchTimeoutException or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or PathTooLongException)
         {
             return Deny($"The value could not be checked ({ex.GetType().Name}).", "argument.check-failed", path);
         }
