@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using McpGuard.Json;
+using McpGuard.Policies;
 
 namespace McpGuard.Tests.Infrastructure;
 
@@ -93,4 +94,16 @@ internal static class TestCalls
         GuardToolDescriptor? tool = session.Tools.TryGetValue(toolName, out GuardToolDescriptor? known) ? known : advertised ? Tool(toolName) : null;
         return new ToolCallContext(session, requestId, toolName, tool, document.RootElement.Clone(), canonical, JsonCanonicalizer.Sha256Hex(canonical));
     }
+
+    /// <summary>Evaluates <paramref name="arguments"/> against one tool with <paramref name="rules"/> through the real <see cref="ArgumentConstraintStage"/>.</summary>
+    public static GuardDecision EvaluateRules(JsonNode? arguments, params ArgumentRule[] rules)
+    {
+        McpGuardOptions options = OptionsWithRules("tool", rules);
+        ValueTask<GuardDecision> decision = new ArgumentConstraintStage(options).EvaluateCallAsync(Call(Session(options), "tool", arguments), CancellationToken.None);
+        return decision.IsCompleted ? decision.Result : decision.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Evaluates JSON text arguments against one tool with <paramref name="rules"/>.</summary>
+    public static GuardDecision EvaluateRules(string argumentsJson, params ArgumentRule[] rules) =>
+        EvaluateRules(JsonNode.Parse(argumentsJson, documentOptions: new JsonDocumentOptions { MaxDepth = 512 }), rules);
 }
