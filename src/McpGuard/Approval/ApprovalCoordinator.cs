@@ -29,8 +29,18 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         {
             using var timeout = new CancellationTokenSource(options.Timeout, timeProvider);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            response = await handler.RequestApprovalAsync(request, linked.Token).AsTask()
-                .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                response = await handler.RequestApprovalAsync(request, linked.Token).AsTask()
+                    .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // WaitAsync's timer can fire before the one of 'timeout' (same due time); leaving this scope disposes
+                // 'timeout' unfired, so cancel it now or the handler is never told that its request expired.
+                CancelQuietly(timeout);
+                throw;
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -69,6 +79,18 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         }
 
         return (GuardDecision.Allow, new ApprovalEvidence(digest, "approved", response.ApproverId, response.Comment, duration));
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A handler's cancellation callback failed; the request is denied either way.
+        }
     }
 
     private double Elapsed(long started) => timeProvider.GetElapsedTime(started).TotalMilliseconds;
