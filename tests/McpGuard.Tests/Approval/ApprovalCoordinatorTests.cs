@@ -140,9 +140,14 @@ public sealed class ApprovalCoordinatorTests
         var observed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<(GuardDecision, ApprovalEvidence)> task = Coordinator(async (_, ct) =>
         {
-            await using (ct.Register(() => observed.TrySetResult(true)))
+            try
             {
                 await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                observed.TrySetResult(true);
+                throw;
             }
 
             throw new InvalidOperationException("unreachable");

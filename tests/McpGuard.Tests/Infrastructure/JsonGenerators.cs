@@ -62,7 +62,7 @@ public static class JsonGenerators
             .Select(t => BitConverter.Int64BitsToDouble(((long)t.Item1 << 32) | (uint)t.Item2))
             .Where(double.IsFinite));
 
-    private static Gen<JsonNode?> Leaf() => Gen.Frequency(
+    private static Gen<JsonNode?> Leaf() => Gen.Frequency<JsonNode?>(
         (3, StringValue().Select(s => (JsonNode?)JsonValue.Create(s))),
         (3, Number().Select(d => (JsonNode?)JsonValue.Create(d))),
         (1, Gen.Elements(true, false).Select(b => (JsonNode?)JsonValue.Create(b))),
@@ -71,7 +71,7 @@ public static class JsonGenerators
     private static Gen<JsonNode?> Node(int size, int depth) =>
         size <= 1 || depth > 12
             ? Leaf()
-            : Gen.Frequency((2, Leaf()), (1, Object(size, depth)), (1, Array(size, depth)));
+            : Gen.Frequency<JsonNode?>((2, Leaf()), (1, Object(size, depth)), (1, Array(size, depth)));
 
     private static Gen<JsonNode?> Object(int size, int depth) =>
         Gen.Choose(0, 5).SelectMany(n => Gen.ListOf(Gen.Zip(Key(), Node(size / (n + 1), depth + 1)), n)).Select(members =>
@@ -101,12 +101,12 @@ public static class JsonGenerators
         });
 
     private static Gen<JsonNode?> Hostile() =>
-        Gen.Frequency(
+        Gen.Frequency<JsonNode?>(
             (6, Gen.Sized(s => Object(Math.Max(2, Math.Min(s, 40)), 0))),
             (1, Gen.Sized(s => Node(Math.Min(s, 20), 0))),
-            (2, Gen.Zip(Gen.Choose(1, 300), Gen.Elements("$.a", "$.*", "x")).Select(t => Deep(t.Item1, t.Item2))),
+            (2, Gen.Zip(Gen.Choose(1, 300), Gen.Elements("$.a", "$.*", "x")).Select(t => (JsonNode?)Deep(t.Item1, t.Item2))),
             (2, Gen.Zip(Gen.Sized(s => Object(Math.Max(2, Math.Min(s, 30)), 0)), Gen.Choose(0, int.MaxValue))
-                .Select(t => InjectLoneSurrogates(t.Item1, new Random(t.Item2)))),
+                .Select(t => (JsonNode?)InjectLoneSurrogates(t.Item1, new Random(t.Item2)))),
             (1, Gen.Elements("1e400", "-1e400", "123456789012345678901234567890", "1e-400", "-0", "1.7976931348623157e309")
                 .Select(n => (JsonNode?)new JsonObject { ["n"] = JsonNode.Parse(n), ["a"] = new JsonArray(JsonNode.Parse(n)) })));
 

@@ -102,13 +102,13 @@ public sealed class ArgumentConstraintStageTests
     }
 
     [Fact]
-    public void EvaluateCallAsync_RulesOfAnotherServer_DoNotApply()
+    public async Task EvaluateCallAsync_RulesOfAnotherServer_DoNotApply()
     {
         McpGuardOptions options = WithTool(t => t.Arguments.Add(new ArgumentRule { Path = "$.v", Pattern = "a" }));
         options.Servers["second"] = new GuardServerOptions();
         var stage = new ArgumentConstraintStage(options);
 
-        GuardDecision d = stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options, "second"), "tool", """{"v":"b"}"""), default).Result;
+        GuardDecision d = await stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options, "second"), "tool", """{"v":"b"}"""), default);
 
         Assert.Same(GuardDecision.Allow, d);
     }
@@ -155,13 +155,13 @@ public sealed class ArgumentConstraintStageTests
     }
 
     [Fact]
-    public void EvaluateCallAsync_LoneSurrogateMemberNameWithRequiredProperties_DeniesCheckFailed()
+    public async Task EvaluateCallAsync_LoneSurrogateMemberNameWithRequiredProperties_DeniesCheckFailed()
     {
         McpGuardOptions options = WithTool(t => t.RequiredProperties.Add("path"));
         var stage = new ArgumentConstraintStage(options);
         var arguments = new JsonObject { ["\udc00"] = 1 };
 
-        GuardDecision d = stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options), "tool", arguments), default).Result;
+        GuardDecision d = await stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options), "tool", arguments), default);
 
         Assert.Equal((GuardDecisionKind.Deny, "argument.check-failed", "$"), (d.Kind, d.RuleId, d.JsonPath));
     }

@@ -114,12 +114,12 @@ public sealed class ToolVisibilityStageTests
     }
 
     [Fact]
-    public void EvaluateCallAsync_ToolNotInCatalog_DeniesUnknown()
+    public async Task EvaluateCallAsync_ToolNotInCatalog_DeniesUnknown()
     {
         McpGuardOptions options = TestCalls.Options(s => s.Tools["ghost"] = new GuardToolOptions());
         GuardSessionInfo session = TestCalls.Session(options);
 
-        GuardDecision d = new ToolVisibilityStage(options).EvaluateCallAsync(TestCalls.Call(session, "ghost", "{}", advertised: false), default).Result;
+        GuardDecision d = await new ToolVisibilityStage(options).EvaluateCallAsync(TestCalls.Call(session, "ghost", "{}", advertised: false), default);
 
         Assert.Equal("tool.unknown", d.RuleId);
     }

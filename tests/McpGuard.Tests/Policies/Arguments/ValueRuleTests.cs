@@ -185,7 +185,7 @@ public sealed class ValueRuleTests
     }
 
     [Fact]
-    public void Evaluate_SeveralRules_FirstViolationInRuleOrderWins()
+    public async Task Evaluate_SeveralRules_FirstViolationInRuleOrderWins()
     {
         McpGuardOptions options = TestCalls.OptionsWithRules(
             "tool",
@@ -193,7 +193,7 @@ public sealed class ValueRuleTests
             new ArgumentRule { Path = "$.b", Pattern = "y" });
         var stage = new McpGuard.Policies.ArgumentConstraintStage(options);
 
-        GuardDecision decision = stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options), "tool", """{"b":"no","a":"no"}"""), default).Result;
+        GuardDecision decision = await stage.EvaluateCallAsync(TestCalls.Call(TestCalls.Session(options), "tool", """{"b":"no","a":"no"}"""), default);
 
         Assert.Equal("$.a", decision.JsonPath);
     }
