@@ -159,6 +159,59 @@ public sealed class ApprovalCoordinatorTests
         Assert.True(await observed.Task.WaitAsync(s_bound));
     }
 
+    /// <summary>
+    /// Fake time that delays each timer by (1000 - n) ms, n counting timers created: of two timers with the same due
+    /// time, the newer fires first and the older a little later. On the real clock their order is a race (the system
+    /// timer queues give none); this pins the order in which the approval's WaitAsync timeout beats the timer of the
+    /// token handed to the handler.
+    /// </summary>
+    private sealed class NewerTimersFirstTimeProvider(FakeTimeProvider inner) : TimeProvider
+    {
+        private int _created;
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            inner.CreateTimer(callback, state, dueTime == Timeout.InfiniteTimeSpan ? dueTime : dueTime + TimeSpan.FromMilliseconds(1000 - Interlocked.Increment(ref _created)), period);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_TimeoutFiresBeforeTheHandlersTokenTimer_StillCancelsTheHandlersToken()
+    {
+        var observed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var coordinator = new ApprovalCoordinator(
+            new DelegateToolApprovalHandler(async (_, ct) =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    observed.TrySetResult(true);
+                    throw;
+                }
+
+                throw new InvalidOperationException("unreachable");
+            }),
+            _options,
+            new NewerTimersFirstTimeProvider(_time),
+            NullLogger.Instance);
+        Task<(GuardDecision Decision, ApprovalEvidence Evidence)> task = coordinator.ResolveAsync(Call(), s_reasons, default).AsTask();
+
+        // Timer 1 (the handler's token) is due at Timeout + 999 ms, timer 2 (WaitAsync) at Timeout + 998 ms.
+        _time.Advance(_options.Timeout + TimeSpan.FromMilliseconds(998));
+        (GuardDecision d, _) = await task.WaitAsync(s_bound);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("approval.timeout", d.RuleId);
+        Assert.True(await observed.Task.WaitAsync(s_bound));
+    }
+
     [Fact]
     public async Task ResolveAsync_CallerCancels_DeniesCancelled()
     {
