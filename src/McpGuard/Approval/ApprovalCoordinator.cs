@@ -30,10 +30,19 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
             using var timeout = new CancellationTokenSource(options.Timeout, timeProvider);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             CancellationToken token = linked.Token;
-
-            // Run the handler on the thread pool: a handler that blocks synchronously (e.g. a console prompt) must still time out.
-            response = await Task.Run(() => handler.RequestApprovalAsync(request, token).AsTask(), CancellationToken.None)
-                .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Run the handler on the thread pool: a handler that blocks synchronously (e.g. a console prompt) must still time out.
+                response = await Task.Run(() => handler.RequestApprovalAsync(request, token).AsTask(), CancellationToken.None)
+                    .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // WaitAsync's timer can fire before the one of 'timeout' (same due time); leaving this scope disposes
+                // 'timeout' unfired, so cancel it now or the handler is never told that its request expired.
+                CancelQuietly(timeout);
+                throw;
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -78,6 +87,18 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         }
 
         return (GuardDecision.Allow, new ApprovalEvidence(digest, "approved", response.ApproverId, response.Comment, duration));
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A handler's cancellation callback failed; the request is denied either way.
+        }
     }
 
     private double Elapsed(long started) => timeProvider.GetElapsedTime(started).TotalMilliseconds;

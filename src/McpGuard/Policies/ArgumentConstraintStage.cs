@@ -65,6 +65,32 @@ internal sealed class ArgumentConstraintStage : GuardStage
 
         public GuardDecision? Evaluate(JsonElement arguments)
         {
+            try
+            {
+                if (EvaluateProperties(arguments) is { } violation)
+                {
+                    return violation;
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+            {
+                // A member name in the arguments or in the configuration is not valid UTF-16 (a lone surrogate): fail closed.
+                return GuardDecision.Deny($"The arguments could not be checked ({ex.GetType().Name}).", "argument.check-failed", "$");
+            }
+
+            foreach (CompiledArgumentRule rule in _rules)
+            {
+                if (rule.Evaluate(arguments) is { } violation)
+                {
+                    return violation;
+                }
+            }
+
+            return null;
+        }
+
+        private GuardDecision? EvaluateProperties(JsonElement arguments)
+        {
             foreach (string name in _required)
             {
                 if (!arguments.TryGetProperty(name, out _))
@@ -78,14 +104,6 @@ internal sealed class ArgumentConstraintStage : GuardStage
                 if (arguments.TryGetProperty(name, out _))
                 {
                     return GuardDecision.Deny($"The argument '{name}' is forbidden.", "argument.forbidden", JsonPathSelector.AppendMember("$", name));
-                }
-            }
-
-            foreach (CompiledArgumentRule rule in _rules)
-            {
-                if (rule.Evaluate(arguments) is { } violation)
-                {
-                    return violation;
                 }
             }
 

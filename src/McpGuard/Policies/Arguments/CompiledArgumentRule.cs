@@ -41,18 +41,26 @@ internal sealed class CompiledArgumentRule
 
     public GuardDecision? Evaluate(JsonElement arguments)
     {
-        if (!_rule.Required)
+        try
         {
-            return _selector.Select(arguments, Check);
-        }
+            if (!_rule.Required)
+            {
+                return _selector.Select(arguments, Check);
+            }
 
-        bool any = false;
-        GuardDecision? violation = _selector.Select(arguments, (value, path) =>
+            bool any = false;
+            GuardDecision? violation = _selector.Select(arguments, (value, path) =>
+            {
+                any = true;
+                return Check(value, path);
+            });
+            return violation ?? (any ? null : Deny("A required argument value is missing.", "argument.required", _selector.Text));
+        }
+        catch (InvalidOperationException ex)
         {
-            any = true;
-            return Check(value, path);
-        });
-        return violation ?? (any ? null : Deny("A required argument value is missing.", "argument.required", _selector.Text));
+            // A member name the selector had to read is not valid UTF-16 (a lone surrogate escape).
+            return Deny($"The arguments could not be checked ({ex.GetType().Name}).", "argument.check-failed", "$");
+        }
     }
 
     private GuardDecision? Check(JsonElement value, string path)
@@ -66,7 +74,7 @@ internal sealed class CompiledArgumentRule
                 ?? CheckRange(value, path)
                 ?? CheckLength(value, path);
         }
-        catch (Exception ex) when (ex is RegexMatchTimeoutException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or PathTooLongException)
+        catch (Exception ex) when (ex is RegexMatchTimeoutException or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or PathTooLongException)
         {
             return Deny($"The value could not be checked ({ex.GetType().Name}).", "argument.check-failed", path);
         }
