@@ -85,7 +85,8 @@ internal sealed class CatalogPinning
                 _firstUseSessions[session.ServerName] = session.SessionId;
             }
 
-            firstUse = _options.Mode == PinningMode.TrustOnFirstUse
+            // Audit-only pins on first sight like trust-on-first-use (it needs a baseline to report drift against); it just never blocks.
+            firstUse = _options.Mode != PinningMode.Strict
                 && _firstUseSessions.TryGetValue(session.ServerName, out string? firstSession)
                 && firstSession == session.SessionId;
         }
