@@ -164,17 +164,4 @@ public sealed class RawCatalogTests
         Assert.True(result.IsError);
         Assert.Empty(c.Engine.GetInventory().Servers.Single().Items);
     }
-
-    [Fact]
-    public async Task GetInventory_ToolNameWithPipe_MarkdownEscapesPipe()
-    {
-        await using ScriptedServer server = new() { Tools = [ScriptedServer.Tool("read|write", "Reads and writes.")] };
-        await using GuardedConnection c = await ConnectAsync(server);
-        await c.Client.ListToolsAsync(cancellationToken: c.Token);
-
-        string markdown = c.Engine.GetInventory().ToMarkdown();
-
-        Assert.Contains("| Tool | read\\|write |", markdown, StringComparison.Ordinal);
-        Assert.DoesNotContain("| read|write |", markdown, StringComparison.Ordinal);
-    }
 }
