@@ -224,8 +224,9 @@ internal static partial class CatalogDiffer
 
                 current = op;
             }
-            else if (sb.Length > 0 && sb[^1] != '-' && sb[^1] != '+')
+            else if (op != '=')
             {
+                // Separates words inside a [-...-] or {+...+} run; '=' words already end with a space.
                 sb.Append(' ');
             }
 

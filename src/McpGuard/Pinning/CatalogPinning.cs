@@ -85,7 +85,8 @@ internal sealed class CatalogPinning
                 _firstUseSessions[session.ServerName] = session.SessionId;
             }
 
-            firstUse = _options.Mode == PinningMode.TrustOnFirstUse
+            // Audit-only pins on first sight like trust-on-first-use (it needs a baseline to report drift against); it just never blocks.
+            firstUse = _options.Mode != PinningMode.Strict
                 && _firstUseSessions.TryGetValue(session.ServerName, out string? firstSession)
                 && firstSession == session.SessionId;
         }
@@ -122,7 +123,14 @@ internal sealed class CatalogPinning
                 continue;
             }
 
-            if (pin is null && firstUse)
+            // A new name carrying a vanished pin's exact definition is a rename, never a first-use addition.
+            PinnedItem? renamedFrom = null;
+            if (pin is null && unmatchedPins.Count > 0)
+            {
+                unmatchedPins.TryGetValue(NameFreeHash(item.RawJson), out renamedFrom);
+            }
+
+            if (pin is null && firstUse && renamedFrom is null)
             {
                 newPins.Add(NewPin(kind, item, "trust-on-first-use"));
                 states[name] = new PinState(PinStatus.Match, item.MetadataSha256, null);
@@ -133,7 +141,7 @@ internal sealed class CatalogPinning
             if (pin is null)
             {
                 diff = CatalogDiffer.Diff(kind, name, null, null, item.RawJson, item.MetadataSha256);
-                if (unmatchedPins.TryGetValue(NameFreeHash(item.RawJson), out PinnedItem? renamedFrom))
+                if (renamedFrom is not null)
                 {
                     renamedFromNames.Add(renamedFrom.Name);
                     var findings = new List<CatalogFinding>

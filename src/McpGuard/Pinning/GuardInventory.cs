@@ -153,7 +153,10 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
         }
         else if (definition.TryGetProperty("inputSchema", out _))
         {
+            // Without annotations the MCP spec defaults apply: readOnlyHint false, openWorldHint true.
             flags.Add("no-annotations");
+            flags.Add("may-write");
+            flags.Add("open-world");
         }
 
         if (definition.TryGetProperty("description", out JsonElement d) && d.ValueKind == JsonValueKind.String

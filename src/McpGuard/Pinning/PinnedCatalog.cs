@@ -6,16 +6,24 @@ namespace McpGuard;
 /// <summary>The content of a lock file: pinned catalogs by server registration name, in ordinal key order.</summary>
 public sealed class PinLockFile
 {
+    private SortedDictionary<string, PinnedServer> _servers = new(StringComparer.Ordinal);
+
     /// <summary>Format version; currently 1.</summary>
     public int Version { get; set; } = 1;
 
-    /// <summary>Pinned servers by registration name.</summary>
-    public SortedDictionary<string, PinnedServer> Servers { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Pinned servers by registration name, in ordinal order (an assigned dictionary is copied into an ordinal one, so the file's order never depends on the culture).</summary>
+    public SortedDictionary<string, PinnedServer> Servers
+    {
+        get => _servers;
+        set => _servers = value is null ? null! : new SortedDictionary<string, PinnedServer>(value, StringComparer.Ordinal);
+    }
 }
 
 /// <summary>One server's pinned catalog: identity, instructions hash, how it is reached, and its items.</summary>
 public sealed class PinnedServer
 {
+    private SortedDictionary<string, PinnedItem> _items = new(StringComparer.Ordinal);
+
     /// <summary>The server's reported <c>serverInfo.name</c> when pinned.</summary>
     public string? ReportedName { get; set; }
 
@@ -28,8 +36,12 @@ public sealed class PinnedServer
     /// <summary>How the server was reached: exact stdio command line or URL.</summary>
     public string? Endpoint { get; set; }
 
-    /// <summary>Pinned items by key <c>kind:name</c> (e.g. <c>tool:read_file</c>), in ordinal order.</summary>
-    public SortedDictionary<string, PinnedItem> Items { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Pinned items by key <c>kind:name</c> (e.g. <c>tool:read_file</c>), in ordinal order (assigned dictionaries are copied into ordinal ones).</summary>
+    public SortedDictionary<string, PinnedItem> Items
+    {
+        get => _items;
+        set => _items = value is null ? null! : new SortedDictionary<string, PinnedItem>(value, StringComparer.Ordinal);
+    }
 }
 
 /// <summary>One pinned catalog item with its full definition, so diffs survive host restarts and reviewers see what was approved.</summary>

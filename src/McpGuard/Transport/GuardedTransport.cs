@@ -226,10 +226,17 @@ internal sealed class GuardedTransport : ITransport
         }
 
         GuardToolDescriptor? tool = null;
-        if (early is null && !_session.Tools.TryGetValue(toolName, out tool) && (!_session.CatalogListed || _catalogStale))
+        if (early is null)
         {
-            await RefreshCatalogAsync(cancellationToken).ConfigureAwait(false);
-            _session.Tools.TryGetValue(toolName, out tool);
+            bool known = _session.Tools.TryGetValue(toolName, out tool);
+
+            // After notifications/tools/list_changed a known tool's listed definition may be outdated: with pinning on,
+            // the call is checked against the server's current definition, not the one listed before the notification.
+            if ((!known && (!_session.CatalogListed || _catalogStale)) || (known && _catalogStale && _engine.Pinning is not null))
+            {
+                await RefreshCatalogAsync(cancellationToken).ConfigureAwait(false);
+                _session.Tools.TryGetValue(toolName, out tool);
+            }
         }
 
         var context = new ToolCallContext(_session, request.Id.ToString(), toolName, tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
