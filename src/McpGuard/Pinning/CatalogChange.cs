@@ -9,10 +9,10 @@ public enum ChangeRisk
     /// <summary>Cosmetic: whitespace, a typo fix, a small wording change without new instructions.</summary>
     Low = 0,
 
-    /// <summary>Changes what the tool accepts or returns without an obvious attack shape (new optional parameter, widened type, output schema change).</summary>
+    /// <summary>Changes what the tool accepts or returns without an obvious attack shape (new optional parameter, widened type, constraints removed or loosened, <c>additionalProperties</c> opened, output schema change).</summary>
     Medium = 1,
 
-    /// <summary>Changes the tool's authority or steers the model: new instructions in a description, a new required parameter named like a URL/callback/token/note, a read-only tool that now writes, constraints removed, a new or renamed tool.</summary>
+    /// <summary>Changes the tool's authority or steers the model: new instructions in a description, a new required parameter named like a URL/callback/token/note, a read-only tool that now writes, a new or renamed tool.</summary>
     High = 2,
 }
 

@@ -236,6 +236,11 @@ internal sealed class GuardedTransport : ITransport
             {
                 await RefreshCatalogAsync(cancellationToken).ConfigureAwait(false);
                 _session.Tools.TryGetValue(toolName, out tool);
+                if (known && _catalogStale)
+                {
+                    // The re-list failed: the server's current definition is unknown, so fail closed.
+                    early = GuardDecision.Deny("The server's current tool definitions could not be listed after it announced a change.", "catalog.refresh-failed");
+                }
             }
         }
 
@@ -775,11 +780,12 @@ internal sealed class GuardedTransport : ITransport
             || nv.GetValueKind() != JsonValueKind.String
             || _session.PromptPinStates is not { } states
             || !states.TryGetValue(nv.GetValue<string>(), out Pinning.PinState? state)
-            || state.Status != Pinning.PinStatus.Blocked)
+            || state.Status is not (Pinning.PinStatus.Blocked or Pinning.PinStatus.NeedsApproval))
         {
             return null;
         }
 
+        // prompts/get has no per-request approval channel yet, so a prompt whose change needs approval is denied too.
         return GuardDecision.Deny("The prompt's definition differs from its pin and the change is not approved.", "catalog.drift-blocked");
     }
 

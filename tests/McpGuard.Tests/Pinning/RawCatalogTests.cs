@@ -146,6 +146,33 @@ public sealed class RawCatalogTests
         Assert.Equal(2, ServedLists(server));
     }
 
+    [Fact]
+    public async Task CallToolAsync_RelistAfterListChangedFails_CallDeniedRefreshFailed()
+    {
+        McpGuardOptions options = Options();
+        options.Pinning.RelistOnListChanged = false;
+        options.CatalogRefreshTimeout = TimeSpan.FromMilliseconds(200);
+        int lists = 0;
+        await using var server = new ScriptedServer();
+        server.On(RequestMethods.ToolsList, r => Interlocked.Increment(ref lists) == 1
+            ? r.ReplyRawAsync(Pinned)
+            : r.ErrorAsync(-32603, "listing broke"));
+        await using GuardedConnection c = await ConnectAsync(server, options);
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        var notified = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable handler = c.Client.RegisterNotificationHandler(
+            NotificationMethods.ToolListChangedNotification, (_, _) => { notified.TrySetResult(); return ValueTask.CompletedTask; });
+
+        await server.SendRawAsync(ListChanged);
+        await notified.Task.WaitAsync(c.Token);
+        CallToolResult result = await c.Client.CallToolAsync("echo", TextArgs(), cancellationToken: c.Token);
+
+        // The server's current definition is unknown after it announced a change: fail closed.
+        Assert.True(result.IsError);
+        Assert.Equal("catalog.refresh-failed", LastDecision(c.Evidence).RuleId);
+        Assert.DoesNotContain(server.Received, r => r.Method == RequestMethods.ToolsCall);
+    }
+
     // ------------------------------------------------------------------ hostile input on the pinning path
 
     [Fact]
