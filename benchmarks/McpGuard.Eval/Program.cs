@@ -74,12 +74,12 @@ foreach (string file in Directory.GetFiles(folder, "*.jsonl").OrderBy(f => f, St
         }
         else
         {
-            var scan = detector.Scan(Str(r, "text"), ScanTarget.ToolResult);
+            var scan = detector.Scan(Text(r), ScanTarget.ToolResult);
             score = scan.Score;
             rules = scan.Findings.Select(f => f.RuleId);
             if (explain.Contains(id))
             {
-                string t = Str(r, "text")!;
+                string t = Text(r)!;
                 foreach (var f in scan.Findings)
                 {
                     Console.WriteLine($"EXPLAIN {id} {f.RuleId} {f.Score}: {t.Substring(f.Start, Math.Min(f.Length, 160)).ReplaceLineEndings(" ")}");
@@ -206,6 +206,14 @@ Console.WriteLine($"EVAL tools.recall={F(toolsRecall)} tools.fpr={F(toolsFpr)} r
 return exitCode;
 
 static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+// A result's text is usually a string; some records hold the structured JSON a tool returned, scanned as serialized.
+static string? Text(JsonElement e) => e.TryGetProperty("text", out JsonElement v) ? v.ValueKind switch
+{
+    JsonValueKind.String => v.GetString(),
+    JsonValueKind.Object or JsonValueKind.Array => v.GetRawText(),
+    _ => null,
+} : null;
 
 static JsonElement? Obj(JsonElement e, string name) => e.TryGetProperty(name, out JsonElement v) && v.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? v : null;
 
