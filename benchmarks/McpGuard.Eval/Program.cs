@@ -132,6 +132,18 @@ foreach (var g in records.Where(r => !r.Malicious && r.Flagged).GroupBy(r => (r.
     Console.WriteLine($"{g.Key.Kind,-7} {g.Key.Server,-44} fp={g.Count(),3}/{total,-4} rules={string.Join(" ", g.SelectMany(x => x.Rules.Split(',')).Distinct().Take(6))}");
 }
 
+if (!records.Any(r => !r.Malicious && r.Flagged))
+{
+    Console.WriteLine("(no false positives)");
+}
+
+Console.WriteLine();
+Console.WriteLine($"== highest-scoring benign records (threshold {detector.Threshold.ToString("0.00", inv)})");
+foreach (var r in records.Where(r => !r.Malicious && r.Score > 0).OrderByDescending(r => r.Score).Take(10))
+{
+    Console.WriteLine($"{r.Kind,-7} {r.Server,-44} score={r.Score.ToString("0.00", inv)} rules={r.Rules}");
+}
+
 if (showFp)
 {
     Console.WriteLine();
