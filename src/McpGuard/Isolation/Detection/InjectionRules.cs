@@ -40,7 +40,7 @@ internal static class InjectionRules
 
         // ---- Addressing the model ------------------------------------------------------------------------------
         new("injection.addresses-model",
-            @"\b(?:message|note|instructions?|request)\s+(?:from\s+[^\n.]{1,60}\s+)?(?:to|for)\s+you\s*,?\s*(?:the\s+)?" + Model + @"\b|\bto\s+you\s*,\s*(?:the\s+)?" + Model + @"\b|\b(?:dear|attention|hey|hello|hi|note\s+to\s+(?:the\s+)?)\s*,?\s+(?:the\s+)?" + Model + @"s?\b\s*[,:!]|\bas\s+an?\s+(?:ai|language\s+model|llm)\b|\byou\s+are\s+(?:now\s+)?(?:an?\s+)?(?:ai|large\s+language\s+model|llm)\s+(?:assistant|model|agent)",
+            @"\b(?:message|note|instructions?|request)\s+(?:from\s+[^\n.]{1,60}\s+)?(?:to|for)\s+you\s*,?\s*(?:the\s+)?" + Model + @"\b|\bto\s+you\s*,\s*(?:the\s+)?" + Model + @"\b|\b(?:dear|attention|hey|hello|hi|note\s+to\s+(?:the\s+)?)\s*,?\s+(?:the\s+)?" + Model + @"s?\b\s*[,:!]|\bas\s+an?\s+(?:ai|language\s+model|llm)\b|\byou\s+are\s+(?:now\s+)?(?:an?\s+)?(?:ai|large\s+language\s+model|llm)\s+(?:assistant|model|agent)|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|language\s+model|large\s+language\s+model|ai\s+assistant|ai\s+agent|assistant|chatbot)\b|\b(?:ai|llm)\s+(?:assistants?|agents?|models?)\s+(?:reading|processing|summari[sz]ing)\s+this\b",
             0.55, 0.5, "Addresses the AI model directly."),
         new("injection.important-message",
             @"\b(?:this\s+is\s+)?an?\s+(?:very\s+)?(?:important|urgent|critical|private|confidential)\s+(?:message|instruction|notice|request|note)\s+(?:from|for|to)\b",
@@ -54,7 +54,7 @@ internal static class InjectionRules
 
         // ---- Fake turn markers and closers ---------------------------------------------------------------------
         new("injection.fake-role-marker",
-            @"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:tool_result|tool_results|function_results?|function_calls?|tool_output|tool_response|tool_call|system|system_prompt|assistant|user_query|instructions?)\s*>|^\s*#{2,}\s*(?:system|instruction|instructions|assistant|human|new\s+instructions?)\b\s*:?|#{2,}\s*[(\[]?\s*(?:system|assistant|instructions?)(?:[_ ](?:message|prompt|note|instructions?|override))?\s*[)\]]|^\s*(?:human|assistant|system)\s*:\s*\S|^\s*\[(?:system|assistant)\]\s*:?",
+            @"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:tool_result|tool_results|function_results?|function_calls?|tool_output|tool_response|tool_call|system|system_prompt|assistant|user_query|instructions?)\s*>|^\s*#{2,}\s*(?:system|instruction|instructions|assistant|human|new\s+instructions?)\b\s*:?|#{2,}\s*[(\[]?\s*(?:system|assistant|instructions?)(?:[_ ](?:message|prompt|note|instructions?|override))?\s*[)\]]|^\s*(?:human|assistant|system)\s*:\s*\S|^\s*\[(?:system|assistant)\]\s*:?|\[(?:system|assistant)\]\(#\w+\)",
             0.5, 0.5, "Fake conversation-role marker or tool-result closer."),
 
         // ---- Emphasis wrappers typical of tool poisoning ---------------------------------------------------------
