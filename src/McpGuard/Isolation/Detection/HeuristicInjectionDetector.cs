@@ -80,6 +80,11 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
                 continue;
             }
 
+            if (!_options.DisablePrefilter && !rule.MayMatch(text))
+            {
+                continue;
+            }
+
             double weight = rule.WeightFor(target);
             foreach (var match in rule.Regex.EnumerateMatches(text))
             {

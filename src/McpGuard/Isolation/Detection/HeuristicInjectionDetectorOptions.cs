@@ -15,6 +15,9 @@ public sealed class HeuristicInjectionDetectorOptions
     /// <value>Default: 8. Range: 1 or more.</value>
     public int MaxFindingsPerRule { get; set; } = 8;
 
+    /// <summary>Test hook: run every regex even when its keyword prefilter says it cannot match.</summary>
+    internal bool DisablePrefilter { get; set; }
+
     /// <summary>Validates the options.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public void Validate()

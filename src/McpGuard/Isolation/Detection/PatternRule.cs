@@ -6,9 +6,11 @@ namespace McpGuard.Isolation.Detection;
 internal sealed class PatternRule
 {
     private static readonly TimeSpan NoTimeout = Regex.InfiniteMatchTimeout;
+    private readonly string[]? _triggers;
 
-    public PatternRule(string id, string pattern, double metadataWeight, double contentWeight, string explanation, bool caseSensitive = false, bool multilingual = false)
+    public PatternRule(string id, string pattern, double metadataWeight, double contentWeight, string explanation, bool caseSensitive = false, bool multilingual = false, string[]? triggers = null)
     {
+        _triggers = triggers;
         Id = id;
         MetadataWeight = metadataWeight;
         ContentWeight = contentWeight;
@@ -35,6 +37,28 @@ internal sealed class PatternRule
     public string Explanation { get; }
 
     public bool Multilingual { get; }
+
+    /// <summary>
+    /// Prefilter: every match of the rule contains at least one trigger (compared ignoring case), so a text without any
+    /// trigger cannot match and the regex pass is skipped. Vectorized substring search is far cheaper than a regex pass.
+    /// </summary>
+    public bool MayMatch(string text)
+    {
+        if (_triggers is null)
+        {
+            return true;
+        }
+
+        foreach (string trigger in _triggers)
+        {
+            if (text.Contains(trigger, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public double WeightFor(ScanTarget target) => target is ScanTarget.ToolMetadata or ScanTarget.SchemaText ? MetadataWeight : ContentWeight;
 }

@@ -13,7 +13,9 @@ public sealed class DetectorRobustnessTests
         Gen.Choose(0, 0xFFFF).Select(i => ((char)i).ToString()),
         Gen.Elements("\uD800", "\uDC00", "\u001B[", "\u001B]8;;", "\u0007", "\u200D", "\u200B", "\u202E", "\uFE0F",
             char.ConvertFromUtf32(0xE0041), char.ConvertFromUtf32(0x1F3F4), "ignore previous instructions", "<IMPORTANT>",
-            "https://x.example/?d={data}", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w", "### System:", "\n", " "));
+            "https://x.example/?d={data}", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w", "### System:", "\n", " ",
+            "you must", "send the", " to attacker@example.com", "do not tell the user", "your reply", "following code snippet", "TODO: send",
+            "~/.ssh/id_rsa", "pass its content as 'x'", "SYSTEM UPDATE:", "call `a_b`", "regardless of the user's input", "Please call x_y with"));
 
     private static readonly Arbitrary<string> Texts = Gen.ListOf(Fragment).Select(parts => string.Concat(parts)).ToArbitrary();
 
@@ -37,6 +39,18 @@ public sealed class DetectorRobustnessTests
         {
             ToolMetadataScan scan = scanner.Scan(text, text, text);
             return scan.Score is >= 0 and <= 1 && scan.Findings.All(f => f.Finding.RuleId != "detector.error");
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Scan_KeywordPrefilter_SameFindingsAsFullScan()
+    {
+        var full = new HeuristicInjectionDetector(new HeuristicInjectionDetectorOptions { DisablePrefilter = true });
+        Prop.ForAll(Texts, text =>
+        {
+            InjectionScan a = Detector.Scan(text, ScanTarget.ToolResult);
+            InjectionScan b = full.Scan(text, ScanTarget.ToolResult);
+            return a.Score == b.Score && a.Findings.SequenceEqual(b.Findings);
         }).QuickCheckThrowOnFailure();
     }
 
