@@ -54,8 +54,18 @@ internal static class InjectionRules
 
         // ---- Fake turn markers and closers ---------------------------------------------------------------------
         new("injection.fake-role-marker",
-            @"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:tool_result|tool_results|function_results?|function_calls?|tool_output|tool_response|tool_call|system|system_prompt|assistant|user_query|instructions?)\s*>|^\s*#{2,}\s*(?:system|instruction|instructions|assistant|human|new\s+instructions?)\b\s*:?|#{2,}\s*[(\[]?\s*(?:system|assistant|instructions?)(?:[_ ](?:message|prompt|note|instructions?|override))?\s*[)\]]|^\s*(?:human|assistant|system)\s*:\s*\S|^\s*\[(?:system|assistant)\]\s*:?|\[(?:system|assistant)\]\(#\w+\)",
+            @"<\|[a-z_]{2,24}\|>|</?(?:start|end)_of_turn>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:tool_result|tool_results|function_results?|function_calls?|tool_output|tool_response|tool_call|system|system_prompt|assistant|user_query|instructions?)\s*>|^\s*#{2,}\s*(?:system|instruction|instructions|assistant|human|new\s+instructions?)\b\s*:?|#{2,}\s*[(\[]?\s*(?:system|assistant|instructions?)(?:[_ ](?:message|prompt|note|instructions?|override))?\s*[)\]]|^\s*(?:human|assistant|system)\s*:\s*\S|^\s*\[(?:system|assistant)\]\s*:?|\[(?:system|assistant)\]\(#\w+\)",
             0.5, 0.5, "Fake conversation-role marker or tool-result closer.", triggers: ["<", "inst]", "#", "human", "assistant", "system"]),
+
+        new("injection.fake-closer",
+            @"\bend\s+of\s+(?:the\s+)?(?:tool\s+(?:output|result|response)|function\s+(?:output|result)|search\s+results?|retrieved\s+(?:content|context|documents?)|untrusted\s+(?:content|data)|context|data)\s*(?:[-=#*\]>)]|$)|\b(?:tool|function)\s+(?:output|result|response)\s+(?:ends|ended|is\s+over|complete)\b",
+            0.35, 0.35, "Claims the tool output has ended, so what follows looks trusted.", triggers: ["end", "output", "result", "response"]),
+        new("injection.fake-authorization",
+            @"\b(?:the\s+)?user\s+(?:has\s+)?(?:pre-?approved|pre-?authori[sz]ed|already\s+(?:approved|authori[sz]ed|consented\s+to)\s+(?:this|all|these|you|the))\b|\b(?:is|are|has\s+been|have\s+been)\s+pre-?(?:approved|authori[sz]ed)\s+by\s+(?:the\s+)?(?:user|admin|administrator|owner)\b",
+            0.3, 0.45, "Claims the user already approved an action.", triggers: ["approv", "authori", "consent"]),
+        new("injection.markdown-image-exfil",
+            @"!\[[^\]\n]{0,200}\]\(\s*https?://[^)\s]{1,300}[?&][\w.-]{1,40}=[^)\s]{0,300}\)",
+            0.3, 0.3, "Markdown image whose URL carries a query string (a zero-click exfiltration channel).", triggers: ["!["]),
 
         // ---- Emphasis wrappers typical of tool poisoning ---------------------------------------------------------
         new("injection.emphasis-tag",
