@@ -8,9 +8,6 @@ namespace McpGuard.Isolation.Detection;
 /// </summary>
 internal static class InjectionRules
 {
-    // Start of a sentence or line (the span includes the separator; fine for evidence).
-    private const string Ss = @"(?:^|[.!?:;>\]]\s+|\n|""\s*)\s*";
-
     private const string Model = @"(?:ai|assistant|agent|model|llm|chatbot|gpt(?:-?\d[\w.-]*)?|claude|gemini|llama|mistral|copilot|chatgpt)";
 
     public static IReadOnlyList<PatternRule> All { get; } =
