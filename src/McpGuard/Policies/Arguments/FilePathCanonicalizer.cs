@@ -51,6 +51,9 @@ internal static class FilePathCanonicalizer
         var resolved = new List<string>();
         var pending = new LinkedList<string>(absolutePath[root.Length..].Split(s_separators, StringSplitOptions.RemoveEmptyEntries));
         int hops = 0;
+
+        // Index in 'resolved' of the first component that does not exist: nothing below it exists, so nothing there can be a link.
+        int missingFrom = -1;
         while (pending.First is { } first)
         {
             string part = first.Value;
@@ -67,13 +70,29 @@ internal static class FilePathCanonicalizer
                     resolved.RemoveAt(resolved.Count - 1);
                 }
 
+                if (missingFrom >= 0 && resolved.Count <= missingFrom)
+                {
+                    missingFrom = -1;
+                }
+
+                continue;
+            }
+
+            if (missingFrom >= 0)
+            {
+                resolved.Add(part);
                 continue;
             }
 
             string candidate = Join(root, resolved, part);
-            string? target = TryGetLinkTarget(candidate);
+            string? target = TryGetLinkTarget(candidate, out bool exists);
             if (target is null)
             {
+                if (!exists)
+                {
+                    missingFrom = resolved.Count;
+                }
+
                 resolved.Add(part);
                 continue;
             }
@@ -119,14 +138,21 @@ internal static class FilePathCanonicalizer
             && Array.IndexOf(s_separators, path[trimmedRoot.Length]) >= 0;
     }
 
-    private static string? TryGetLinkTarget(string path)
+    private static string? TryGetLinkTarget(string path, out bool exists)
     {
+        exists = true;
         try
         {
             // Attributes come from lstat; -1 means the path does not exist (no exception thrown, no readlink needed).
             var info = new FileInfo(path);
             FileAttributes attributes = info.Attributes;
-            if ((int)attributes == -1 || (attributes & FileAttributes.ReparsePoint) == 0)
+            if ((int)attributes == -1)
+            {
+                exists = false;
+                return null;
+            }
+
+            if ((attributes & FileAttributes.ReparsePoint) == 0)
             {
                 return null;
             }
