@@ -63,6 +63,7 @@ internal sealed class GuardedTransport : ITransport
         _engine = engine;
         _inner = inner;
         _session = session;
+        _engine.Isolation.Attach(session); // isolation: taint state (shared per principal by default)
         _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
         {
             SingleReader = true,
@@ -159,11 +160,14 @@ internal sealed class GuardedTransport : ITransport
             RequestMethods.ToolsList => PendingKind.ToolsList,
             RequestMethods.PromptsList when _engine.Pinning is not null => PendingKind.PromptsList,
             RequestMethods.ResourcesTemplatesList when _engine.Pinning is not null => PendingKind.TemplatesList,
+            RequestMethods.ResourcesRead when _engine.Isolation.Enabled => PendingKind.ResourcesRead, // isolation
+            RequestMethods.PromptsGet when _engine.Isolation.Enabled => PendingKind.PromptsGet, // isolation
             _ => PendingKind.Other,
         };
         var pending = new PendingRequest(kind, request.Method, _engine.TimeProvider.GetTimestamp())
         {
             FirstPage = request.Params is not JsonObject lp || lp["cursor"] is null,
+            Subject = (request.Params as JsonObject)?[kind == PendingKind.ResourcesRead ? "uri" : "name"] is JsonValue sv && sv.GetValueKind() == JsonValueKind.String ? sv.GetValue<string>() : null,
         };
         await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
     }
@@ -244,6 +248,11 @@ internal sealed class GuardedTransport : ITransport
                 (GuardDecision approved, ApprovalEvidence record) = await _engine.Approvals
                     .ResolveAsync(context, result.ApprovalReasons!, cancellationToken).ConfigureAwait(false);
                 approval = record;
+                if (approved.IsAllowed)
+                {
+                    Isolation.ContentIsolation.OnCallApproved(context, result.ApprovalReasons); // isolation: approval on first use
+                }
+
                 decision = approved.IsAllowed
                     ? StillSameArguments(argumentsNode, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
                     : approved;
@@ -505,6 +514,8 @@ internal sealed class GuardedTransport : ITransport
                     PendingKind.ToolCall => await OnToolCallResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.PromptsList => await OnItemListResponseAsync(message, CatalogItemKind.Prompt, "prompts", pending.FirstPage).ConfigureAwait(false),
                     PendingKind.TemplatesList => await OnItemListResponseAsync(message, CatalogItemKind.ResourceTemplate, "resourceTemplates", pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.ResourcesRead => await _engine.Isolation.OnResourceReadAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
+                    PendingKind.PromptsGet => await _engine.Isolation.OnPromptGetAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
                     _ => message,
                 };
             case JsonRpcNotification notification:
@@ -721,8 +732,22 @@ internal sealed class GuardedTransport : ITransport
                 continue;
             }
 
-            keep.Add(toolObject);
+            // Isolation: sanitized copy shown; flagged tools hidden, approved on first use or warned per policy.
+            (JsonNode shown, string? isolationRule) = await _engine.Isolation.ScanToolAsync(_session, descriptor, (JsonObject)toolObject, filter, CancellationToken.None).ConfigureAwait(false);
+            if (isolationRule is not null)
+            {
+                if (hidden.Count < 100)
+                {
+                    hidden[name] = isolationRule;
+                }
+
+                continue;
+            }
+
+            keep.Add(shown);
         }
+
+        _engine.Isolation.RegisterToolNames(_session, keep.Select(k => k["name"]!.GetValue<string>()));
 
         _session.ReplaceCatalog(descriptors.ToFrozenDictionary(StringComparer.Ordinal), merge: !firstPage, pinStates);
         if (firstPage)
@@ -730,7 +755,7 @@ internal sealed class GuardedTransport : ITransport
             _catalogStale = false;
         }
 
-        if (filter && keep.Count != tools.Count)
+        if (filter && (keep.Count != tools.Count || keep.Where((k, i) => !ReferenceEquals(k, tools[i])).Any()))
         {
             tools.Clear();
             foreach (JsonNode node in keep)
@@ -848,7 +873,9 @@ internal sealed class GuardedTransport : ITransport
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
-        return message;
+
+        // Isolation: sanitize, scan and react before the result reaches the model.
+        return await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
     }
 
     private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)
@@ -993,6 +1020,8 @@ internal sealed class GuardedTransport : ITransport
         ToolCall,
         PromptsList,
         TemplatesList,
+        ResourcesRead,
+        PromptsGet,
     }
 
     private sealed class PendingRequest(PendingKind kind, string method, long startTimestamp)
@@ -1008,5 +1037,8 @@ internal sealed class GuardedTransport : ITransport
         public string? RequestedProtocolVersion { get; init; }
 
         public ToolCallContext? Call { get; init; }
+
+        /// <summary>The resource URI or prompt name (isolation evidence).</summary>
+        public string? Subject { get; init; }
     }
 }
