@@ -203,9 +203,15 @@ public sealed class ContentSanitizer
                 rule = _options.RemoveHiddenUnicode ? ClassifyHidden(s, i, cp, width, lastCp, lastWasVs, out end, out decoded) : null;
                 if (rule is null)
                 {
+                    if (end > i + width)
+                    {
+                        // A kept run (subdivision flag tags): continue after it.
+                        cp = char.ConvertToUtf32(s[end - 2], s[end - 1]);
+                    }
+
                     lastWasVs = IsVariationSelector(cp) || (cp >= 0xE0000 && cp <= 0xE007F);
                     lastCp = cp;
-                    i += width;
+                    i = Math.Max(i + width, end);
                     continue;
                 }
             }
