@@ -45,8 +45,7 @@ internal sealed partial class ContentIsolation
         _options = options.Isolation;
         IInjectionDetector[] list = [.. detectors];
 
-        // Placeholder until the built-in heuristic detector is wired: replace with `new HeuristicInjectionDetector()`.
-        _detectors = list.Length > 0 ? list : [new PlaceholderInjectionDetector()];
+        _detectors = list.Length > 0 ? list : [CreateDefaultDetector()];
         _evidence = evidence;
         _approvals = approvals;
         _time = time;
@@ -59,6 +58,10 @@ internal sealed partial class ContentIsolation
     }
 
     public ContentSanitizer Sanitizer { get; }
+
+    /// <summary>The built-in detector used when the host adds none.</summary>
+    // Placeholder until the built-in heuristic detector is wired: replace the body with `new HeuristicInjectionDetector()`.
+    internal static IInjectionDetector CreateDefaultDetector() => new PlaceholderInjectionDetector();
 
     public bool Enabled => _options.Enabled;
 

@@ -231,6 +231,20 @@ public sealed class ResultIsolationEndToEndTests
     }
 
     [Fact]
+    public async Task CallToolAsync_OversizedResult_CappedWithVisibleMarker()
+    {
+        await using InProcessServer server = InProcessServer.Start("docs-server", "1.0", Search(new string('r', 300_000)));
+        McpGuardOptions options = Options();
+        options.Isolation.Sanitizer.MaxBlockChars = 10_000;
+        await using GuardedConnection c = await ConnectAsync(server, options);
+
+        string text = await CallTextAsync(c);
+
+        Assert.True(text.Length <= 10_000);
+        Assert.EndsWith("characters removed\u27E7", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CallToolAsync_StructuredContentString_Sanitized()
     {
         McpServerTool tool = McpServerTool.Create(() => new Page("Title\u200B", "Body" + string.Concat("run".Select(ch => char.ConvertFromUtf32(0xE0000 + ch)))),
