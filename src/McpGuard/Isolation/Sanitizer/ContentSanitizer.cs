@@ -601,7 +601,7 @@ public sealed class ContentSanitizer
             return false;
         }
 
-        bool selfClosing = attributes.TrimEnd().EndsWith('/') || IsVoidElement(name);
+        bool selfClosing = attributes.TrimEnd() is [.., '/'] || IsVoidElement(name);
         int contentStart = tagEnd;
         int contentEnd = tagEnd;
         if (!selfClosing)
@@ -792,7 +792,7 @@ public sealed class ContentSanitizer
         ReadOnlySpan<char> unit = value[len..];
         return unit.StartsWith("em") || unit.StartsWith("rem") || unit.StartsWith("vw") || unit.StartsWith("vh")
             ? number < relLimit
-            : unit.StartsWith('%') ? number < relLimit * 100 : number < pxLimit;
+            : unit is ['%', ..] ? number < relLimit * 100 : number < pxLimit;
     }
 
     private static bool OffScreen(ReadOnlySpan<char> css, string property)
