@@ -72,7 +72,7 @@ public sealed class ContentSanitizer
         ArgumentNullException.ThrowIfNull(text);
         if (!_options.Enabled)
         {
-            return new SanitizedText(text, [], 0);
+            return new SanitizedText(text, [], 0, string.Empty);
         }
 
         maxChars = Math.Max(64, maxChars);
@@ -94,7 +94,7 @@ public sealed class ContentSanitizer
             result = prefix + marker;
         }
 
-        return new SanitizedText(result, findings.Items, findings.Count);
+        return new SanitizedText(result, findings.Items, findings.Count, findings.Hidden);
     }
 
     internal static string TruncationMarker(int removed) =>
@@ -219,7 +219,14 @@ public sealed class ContentSanitizer
         Apply:
             sb ??= new StringBuilder(n);
             sb.Append(s, copyFrom, i - copyFrom);
-            findings.Add(rule!, i, end - i, s.AsSpan(i, end - i), decoded);
+            if (rule == "unicode.tag-characters" && decoded is not null)
+            {
+                findings.AddHidden(rule, i, end - i, s.AsSpan(i, end - i), decoded);
+            }
+            else
+            {
+                findings.Add(rule!, i, end - i, s.AsSpan(i, end - i), decoded);
+            }
             if (replacement is not null)
             {
                 sb.Append(replacement);
@@ -570,7 +577,7 @@ public sealed class ContentSanitizer
 
             end = close;
             replacement = CommentPlaceholder;
-            findings.Add("markup.html-comment", i, end - i, s.AsSpan(i, end - i), Cap(s.AsSpan(bodyStart, bodyEnd - bodyStart).Trim(), MaxDecodedChars));
+            findings.AddHidden("markup.html-comment", i, end - i, s.AsSpan(i, end - i), s.AsSpan(bodyStart, bodyEnd - bodyStart).Trim());
             return true;
         }
 
@@ -610,7 +617,7 @@ public sealed class ContentSanitizer
         }
 
         replacement = HiddenContentPlaceholder;
-        findings.Add("markup.hidden-element", i, end - i, s.AsSpan(i, end - i), Cap(s.AsSpan(contentStart, contentEnd - contentStart).Trim(), MaxDecodedChars));
+        findings.AddHidden("markup.hidden-element", i, end - i, s.AsSpan(i, end - i), s.AsSpan(contentStart, contentEnd - contentStart).Trim());
         return true;
     }
 
@@ -1145,11 +1152,38 @@ public sealed class ContentSanitizer
     /// <summary>Findings with merging of adjacent same-rule removals and a cap.</summary>
     private sealed class FindingList(int max)
     {
+        private const int MaxHiddenChars = 256 * 1024;
         private readonly List<SanitizerFinding> _items = [];
+        private StringBuilder? _hidden;
 
         public int Count { get; private set; }
 
         public IReadOnlyList<SanitizerFinding> Items => _items;
+
+        public string Hidden => _hidden?.ToString() ?? string.Empty;
+
+        /// <summary>A finding whose removed content is hidden text: always kept for detectors (capped), recorded as a finding while there is room.</summary>
+        public void AddHidden(string rule, int start, int length, ReadOnlySpan<char> removed, ReadOnlySpan<char> hidden)
+        {
+            if (max > 0 && hidden.Length > 0 && (_hidden?.Length ?? 0) < MaxHiddenChars)
+            {
+                _hidden ??= new StringBuilder();
+                if (_hidden.Length > 0)
+                {
+                    _hidden.Append('\n');
+                }
+
+                _hidden.Append(hidden[..Math.Min(hidden.Length, MaxHiddenChars - _hidden.Length + 1)]);
+            }
+
+            if (_items.Count >= max)
+            {
+                Count++;
+                return;
+            }
+
+            Add(new SanitizerFinding(rule, start, length, Describe(removed), hidden.Length == 0 ? null : Cap(hidden, MaxDecodedChars)));
+        }
 
         public void Add(SanitizerFinding finding)
         {
@@ -1170,6 +1204,12 @@ public sealed class ContentSanitizer
                     Length = last.Length + length,
                     Removed = last.Removed.Length >= MaxRemovedChars ? last.Removed : Describe(removed) is var more && last.Removed.Length + more.Length <= MaxRemovedChars + 8 ? last.Removed + more : last.Removed + "…",
                 };
+                return;
+            }
+
+            if (_items.Count >= max)
+            {
+                Count++;
                 return;
             }
 

@@ -57,26 +57,9 @@ public sealed record SanitizerFinding(string RuleId, int Start, int Length, stri
 /// <param name="Text">The sanitized text; the same instance as the input when nothing changed.</param>
 /// <param name="Findings">The findings, at most <see cref="SanitizerOptions.MaxFindings"/>.</param>
 /// <param name="FindingCount">The number of findings, including those not kept.</param>
-public sealed record SanitizedText(string Text, IReadOnlyList<SanitizerFinding> Findings, int FindingCount)
+/// <param name="HiddenText">The hidden text recovered from every finding, kept or not (ASCII decoded from Tags characters, HTML comment and hidden element content), joined by line feeds and capped at 262,144 code units; empty when none. Detectors scan it too, because hidden content is what the attacker meant the model, not the user, to read.</param>
+public sealed record SanitizedText(string Text, IReadOnlyList<SanitizerFinding> Findings, int FindingCount, string HiddenText)
 {
     /// <summary>Whether anything was removed or changed.</summary>
     public bool Changed => FindingCount > 0;
-
-    /// <summary>The hidden text recovered from findings (decoded Tags ASCII, comment and hidden element content), joined by line feeds; empty when none. Detectors scan it as well, because hidden content is what the attacker meant the model, not the user, to read.</summary>
-    public string HiddenText
-    {
-        get
-        {
-            string? joined = null;
-            foreach (SanitizerFinding finding in Findings)
-            {
-                if (finding.Decoded is { Length: > 0 } decoded && finding.RuleId is not ("link.exfiltration-image" or "link.exfiltration-link" or "link.script-url"))
-                {
-                    joined = joined is null ? decoded : joined + "\n" + decoded;
-                }
-            }
-
-            return joined ?? string.Empty;
-        }
-    }
 }
