@@ -89,6 +89,10 @@ internal sealed partial class ContentIsolation
 
     // ------------------------------------------------------------------ results
 
+    /// <summary>Whether isolating a tool result of <paramref name="toolName"/> may call the approval handler.</summary>
+    public bool MayAskApprover(GuardSessionInfo session, string? toolName) =>
+        _options.Enabled && (PolicyFor(session, toolName).OnInjection & (InjectionAction.RequireApproval | InjectionAction.Block)) == InjectionAction.RequireApproval;
+
     /// <summary>Isolates a <c>tools/call</c> result. Returns the message to deliver (possibly rewritten or replaced).</summary>
     public async ValueTask<JsonRpcMessage> OnToolResultAsync(JsonRpcMessage message, GuardSessionInfo session, ToolCallContext? call, CancellationToken cancellationToken)
     {

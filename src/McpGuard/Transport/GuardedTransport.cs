@@ -856,7 +856,7 @@ internal sealed class GuardedTransport : ITransport
         return message;
     }
 
-    private async ValueTask<JsonRpcMessage> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
+    private async ValueTask<JsonRpcMessage?> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
     {
         double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
         OutcomeEvidence outcome;
@@ -874,8 +874,29 @@ internal sealed class GuardedTransport : ITransport
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
 
-        // Isolation: sanitize, scan and react before the result reaches the model.
-        return await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
+        // Isolation: sanitize, scan and react before the result reaches the model. When the reaction may ask the
+        // approver (which can take minutes), it runs off the receive loop so other responses keep flowing.
+        if (!_engine.Isolation.MayAskApprover(_session, pending.Call?.ToolName))
+        {
+            return await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
+        }
+
+        _ = Task.Run(async () =>
+        {
+            JsonRpcMessage isolated;
+            try
+            {
+                isolated = await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await ProtocolViolationAsync("guard.processing-error", $"Isolating a result failed with {ex.GetType().Name}.", pending.Call?.RequestId).ConfigureAwait(false);
+                isolated = PolicyError(((JsonRpcMessageWithId)message).Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.");
+            }
+
+            await DeliverAsync(isolated).ConfigureAwait(false);
+        });
+        return null;
     }
 
     private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)

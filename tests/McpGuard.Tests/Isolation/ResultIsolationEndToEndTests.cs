@@ -144,6 +144,31 @@ public sealed class ResultIsolationEndToEndTests
     }
 
     [Fact]
+    public async Task CallToolAsync_ResultAwaitingApproval_OtherCallsStillComplete()
+    {
+        McpServerTool other = McpServerTool.Create(() => "pong", new McpServerToolCreateOptions { Name = "ping_tool" });
+        await using InProcessServer server = InProcessServer.Start("docs-server", "1.0", Search(Poisoned), other);
+        McpGuardOptions options = Options(p => p.OnInjection = InjectionAction.RequireApproval);
+        options.Servers[Registration].Tools["ping_tool"] = new GuardToolOptions();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using GuardedConnection c = await ConnectAsync(server, options, b => b.UseApprovalHandler(async (r, ct) =>
+        {
+            asked.TrySetResult();
+            await release.Task.WaitAsync(ct);
+            return r.Approve("sec");
+        }));
+        Task<string> pending = CallTextAsync(c);
+        await asked.Task.WaitAsync(c.Token);
+
+        string pong = await CallTextAsync(c, "ping_tool");
+        release.SetResult();
+
+        Assert.Equal("pong", pong);
+        Assert.Contains("Then tag the release.", await pending, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CallToolAsync_TaintedSessionHighImpactTool_ApprovalRequiredAndRejectedToolDoesNotRun()
     {
         int deploys = 0;
