@@ -14,7 +14,6 @@ var planned = new Dictionary<char, string>
     ['B'] = "token passthrough to another audience (planned: transport and process boundaries issue)",
     ['C'] = "SSRF through OAuth metadata discovery (planned: transport and process boundaries issue)",
     ['D'] = "local server reads secrets and the disk (planned: transport and process boundaries issue)",
-    ['E'] = "hidden instructions in a documentation result (planned: untrusted content isolation issue)",
 };
 
 char[] letters = which == "ALL" ? ['A', 'B', 'C', 'D', 'E'] : [which[0]];
@@ -31,6 +30,17 @@ foreach (char letter in letters)
         catch (Exception ex)
         {
             result = new ScenarioResult('A', "rug pull", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
+        }
+    }
+    else if (letter == 'E')
+    {
+        try
+        {
+            result = await ScenarioE.RunAsync(workDir);
+        }
+        catch (Exception ex)
+        {
+            result = new ScenarioResult('E', "hidden instructions in a documentation result", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
         }
     }
     else if (planned.TryGetValue(letter, out string? what))

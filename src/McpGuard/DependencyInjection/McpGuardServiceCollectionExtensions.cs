@@ -44,7 +44,8 @@ public static class McpGuardServiceCollectionExtensions
             sp.GetService<ILoggerFactory>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<IPinStore>(),
-            sp.GetService<ICatalogChangeApprovalHandler>()));
+            sp.GetService<ICatalogChangeApprovalHandler>(),
+            sp.GetServices<IInjectionDetector>()));
         return new McpGuardBuilder(services);
     }
 
@@ -153,6 +154,18 @@ public static class McpGuardServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(reviewer);
         builder.Services.Replace(ServiceDescriptor.Singleton<ICatalogChangeApprovalHandler>(new DelegateCatalogChangeApprovalHandler(reviewer)));
+        return builder;
+    }
+
+    /// <summary>Adds an injection detector (singleton); with none registered, the built-in detector is used.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="detector">The detector.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddInjectionDetector(this IMcpGuardBuilder builder, IInjectionDetector detector)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(detector);
+        builder.Services.AddSingleton(detector);
         return builder;
     }
 

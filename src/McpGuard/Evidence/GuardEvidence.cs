@@ -42,6 +42,15 @@ public enum GuardEvidenceKind
 
     /// <summary>Items were pinned (trust on first use or an approved change) and the pin store was updated.</summary>
     CatalogPinned,
+
+    /// <summary>A tool result, resource or prompt was sanitized or flagged by a detector, with the findings and the reactions taken.</summary>
+    ContentIsolated,
+
+    /// <summary>A tool's metadata at <c>tools/list</c> carried hidden content, detected instructions or a colliding/imitating name, with the reaction.</summary>
+    ToolMetadataFlagged,
+
+    /// <summary>A session was tainted by flagged content, with the provenance (which call).</summary>
+    SessionTainted,
 }
 
 /// <summary>

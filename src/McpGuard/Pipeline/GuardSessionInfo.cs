@@ -46,6 +46,16 @@ public sealed class GuardSessionInfo
     /// <summary>Per-session state for stages and custom policies (keys are caller-chosen; prefix them with your component's name).</summary>
     public ConcurrentDictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Whether content flagged as carrying instructions was read in this session (or, with <see cref="TaintScope.Principal"/>, by any session of the same principal).</summary>
+    public bool IsTainted => Taint.IsTainted;
+
+    /// <summary>Where the taint came from (which server, call and rules), oldest first; empty when not tainted.</summary>
+    public IReadOnlyList<TaintSource> TaintSources => Taint.Sources;
+
+    internal SessionTaint Taint { get; set; } = new();
+
+    internal ConcurrentDictionary<string, Isolation.ToolMetadataFlag> FlaggedTools { get; } = new(StringComparer.Ordinal);
+
     internal GuardServerOptions? Registration { get; }
 
     internal bool CatalogListed { get; private set; }

@@ -30,7 +30,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
         ILoggerFactory? loggerFactory,
         TimeProvider? timeProvider,
         IPinStore? pinStore = null,
-        ICatalogChangeApprovalHandler? catalogReviewer = null)
+        ICatalogChangeApprovalHandler? catalogReviewer = null,
+        IEnumerable<IInjectionDetector>? detectors = null)
     {
         McpGuardOptionsValidator.ThrowIfInvalid(options);
         Options = options;
@@ -60,9 +61,15 @@ public sealed class McpGuardEngine : IAsyncDisposable
         }
 
         stages.Add(new ArgumentConstraintStage(options));
+        if (options.Isolation.Enabled)
+        {
+            stages.Add(new McpGuard.Isolation.IsolationStage());
+        }
+
         stages.AddRange(policies.Select(p => new CustomPolicyStage(p)));
         Pipeline = new GuardPipeline(stages, Logger);
         Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
+        Isolation = new McpGuard.Isolation.ContentIsolation(options, detectors ?? [], Evidence, Approvals, TimeProvider);
     }
 
     /// <summary>The runtime kill switch for servers and tools.</summary>
@@ -91,6 +98,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
     internal ApprovalCoordinator Approvals { get; }
 
     internal Pinning.CatalogPinning? Pinning { get; }
+
+    internal Isolation.ContentIsolation Isolation { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>

@@ -11,6 +11,7 @@ public sealed class McpGuardEngineBuilder
 {
     private readonly List<IToolCallPolicy> _policies = [];
     private readonly List<IGuardEvidenceSink> _sinks = [];
+    private readonly List<IInjectionDetector> _detectors = [];
     private IToolApprovalHandler? _approval;
     private ILoggerFactory? _loggerFactory;
     private TimeProvider? _timeProvider;
@@ -133,9 +134,28 @@ public sealed class McpGuardEngineBuilder
         return UseCatalogChangeApprovalHandler(new DelegateCatalogChangeApprovalHandler(reviewer));
     }
 
+    /// <summary>Adds an injection detector; results and tool metadata are scanned by every detector and the highest score counts. With none added, the built-in detector is used.</summary>
+    /// <param name="detector">The detector (thread-safe; must not throw: a throwing detector counts as a detection).</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddInjectionDetector(IInjectionDetector detector)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        _detectors.Add(detector);
+        return this;
+    }
+
+    /// <summary>Adds an injection detector from a delegate.</summary>
+    /// <param name="detector">Scans one text.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddInjectionDetector(Func<string, ScanTarget, CancellationToken, ValueTask<InjectionScan>> detector)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        return AddInjectionDetector(new Isolation.DelegateInjectionDetector(detector));
+    }
+
     /// <summary>Validates the options and builds the engine.</summary>
     /// <returns>The engine.</returns>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message says what to change.</exception>
     /// <exception cref="McpGuardPinStoreException">Pinning is enabled and the lock file is corrupt or hand-edited.</exception>
-    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer);
+    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer, _detectors);
 }

@@ -72,6 +72,9 @@ public sealed class McpGuardOptions
 
     /// <summary>Catalog pinning and drift control (rug pulls); off unless <see cref="PinningOptions.Enabled"/>.</summary>
     public PinningOptions Pinning { get; } = new();
+
+    /// <summary>Untrusted content isolation: sanitizer, injection detection and reactions for results, resources, prompts and tool metadata; on by default.</summary>
+    public IsolationOptions Isolation { get; } = new();
 }
 
 /// <summary>Options of the approval stage: how the host's <see cref="IToolApprovalHandler"/> is called.</summary>

@@ -41,6 +41,22 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             failures.Add($"McpGuard:Approval:Timeout is {o.Approval.Timeout}; set it between 00:00:00.01 and 1.00:00:00.");
         }
 
+        Range(failures, "McpGuard:Isolation:Sanitizer:MaxBlockChars", o.Isolation.Sanitizer.MaxBlockChars, 256, 64 * 1024 * 1024);
+        Range(failures, "McpGuard:Isolation:Sanitizer:MaxResultChars", o.Isolation.Sanitizer.MaxResultChars, 256, 256 * 1024 * 1024);
+        Range(failures, "McpGuard:Isolation:Sanitizer:MaxFindings", o.Isolation.Sanitizer.MaxFindings, 1, 10_000);
+        if (string.IsNullOrEmpty(o.Isolation.DatamarkToken) || o.Isolation.DatamarkToken.Any(char.IsWhiteSpace))
+        {
+            failures.Add("McpGuard:Isolation:DatamarkToken is empty or contains whitespace; set a visible marker such as \u02C6.");
+        }
+
+        foreach ((string level, ContentIsolationPolicy policy) in new[] { ("Untrusted", o.Isolation.Untrusted), ("Trusted", o.Isolation.Trusted) })
+        {
+            if (policy.Threshold is < 0.01 or > 1 || double.IsNaN(policy.Threshold))
+            {
+                failures.Add($"McpGuard:Isolation:{level}:Threshold is {policy.Threshold}; set it between 0.01 and 1.");
+            }
+        }
+
         foreach ((string serverName, GuardServerOptions server) in o.Servers)
         {
             string prefix = $"McpGuard:Servers:{serverName}";

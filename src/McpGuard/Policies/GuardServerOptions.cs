@@ -33,6 +33,13 @@ public sealed class GuardServerOptions
 
     /// <summary>Host-supplied owner of this registration (team or person), for inventory and evidence.</summary>
     public string? Owner { get; set; }
+
+    /// <summary>How much this server's content is trusted; selects <see cref="IsolationOptions.Untrusted"/> or <see cref="IsolationOptions.Trusted"/>.</summary>
+    /// <value>Default: <see cref="McpGuard.ContentTrust.Untrusted"/>.</value>
+    public ContentTrust ContentTrust { get; set; } = ContentTrust.Untrusted;
+
+    /// <summary>A content isolation policy for this server that replaces the trust level's policy; <see langword="null"/> to use the trust level's.</summary>
+    public ContentIsolationPolicy? Isolation { get; set; }
 }
 
 /// <summary>Per-tool settings: access, per-agent allowlist and argument constraints.</summary>
@@ -56,6 +63,16 @@ public sealed class GuardToolOptions
 
     /// <summary>A lower cap than <see cref="McpGuardOptions.MaxArgumentBytes"/> for this tool, in bytes of canonical JSON.</summary>
     public int? MaxArgumentBytes { get; set; }
+
+    /// <summary>Trust level of this tool's results; <see langword="null"/> inherits <see cref="GuardServerOptions.ContentTrust"/>.</summary>
+    public ContentTrust? ContentTrust { get; set; }
+
+    /// <summary>A content isolation policy for this tool's results and metadata; <see langword="null"/> inherits the server's.</summary>
+    public ContentIsolationPolicy? Isolation { get; set; }
+
+    /// <summary>Whether calls to this (high-impact) tool need the host's approval while the session is tainted by flagged content (rule <c>flow.tainted-session</c>).</summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool RequireApprovalWhenTainted { get; set; }
 }
 
 /// <summary>The authority the host uses with a server: a label for the credential and the OAuth scopes (RFC 6749 §3.3) it carries. Never the secret itself.</summary>

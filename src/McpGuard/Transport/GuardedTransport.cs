@@ -66,6 +66,7 @@ internal sealed class GuardedTransport : ITransport
         _engine = engine;
         _inner = inner;
         _session = session;
+        _engine.Isolation.Attach(session); // isolation: taint state (shared per principal by default)
         _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
         {
             SingleReader = true,
@@ -165,11 +166,14 @@ internal sealed class GuardedTransport : ITransport
             RequestMethods.ToolsList => PendingKind.ToolsList,
             RequestMethods.PromptsList when _engine.Pinning is not null => PendingKind.PromptsList,
             RequestMethods.ResourcesTemplatesList when _engine.Pinning is not null => PendingKind.TemplatesList,
+            RequestMethods.ResourcesRead when _engine.Isolation.Enabled => PendingKind.ResourcesRead, // isolation
+            RequestMethods.PromptsGet when _engine.Isolation.Enabled => PendingKind.PromptsGet, // isolation
             _ => PendingKind.Other,
         };
         var pending = new PendingRequest(kind, request.Method, _engine.TimeProvider.GetTimestamp())
         {
             FirstPage = request.Params is not JsonObject lp || lp["cursor"] is null,
+            Subject = (request.Params as JsonObject)?[kind == PendingKind.ResourcesRead ? "uri" : "name"] is JsonValue sv && sv.GetValueKind() == JsonValueKind.String ? sv.GetValue<string>() : null,
         };
         await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
     }
@@ -262,6 +266,11 @@ internal sealed class GuardedTransport : ITransport
                 (GuardDecision approved, ApprovalEvidence record) = await _engine.Approvals
                     .ResolveAsync(context, result.ApprovalReasons!, cancellationToken).ConfigureAwait(false);
                 approval = record;
+                if (approved.IsAllowed)
+                {
+                    Isolation.ContentIsolation.OnCallApproved(context, result.ApprovalReasons); // isolation: approval on first use
+                }
+
                 decision = approved.IsAllowed
                     ? StillSameArguments(argumentsNode, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
                     : approved;
@@ -523,6 +532,8 @@ internal sealed class GuardedTransport : ITransport
                     PendingKind.ToolCall => await OnToolCallResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.PromptsList => await OnItemListResponseAsync(message, CatalogItemKind.Prompt, "prompts", pending.FirstPage).ConfigureAwait(false),
                     PendingKind.TemplatesList => await OnItemListResponseAsync(message, CatalogItemKind.ResourceTemplate, "resourceTemplates", pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.ResourcesRead => await _engine.Isolation.OnResourceReadAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
+                    PendingKind.PromptsGet => await _engine.Isolation.OnPromptGetAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
                     _ => message,
                 };
             case JsonRpcNotification notification:
@@ -739,8 +750,22 @@ internal sealed class GuardedTransport : ITransport
                 continue;
             }
 
-            keep.Add(toolObject);
+            // Isolation: sanitized copy shown; flagged tools hidden, approved on first use or warned per policy.
+            (JsonNode shown, string? isolationRule) = await _engine.Isolation.ScanToolAsync(_session, descriptor, (JsonObject)toolObject, filter, CancellationToken.None).ConfigureAwait(false);
+            if (isolationRule is not null)
+            {
+                if (hidden.Count < 100)
+                {
+                    hidden[name] = isolationRule;
+                }
+
+                continue;
+            }
+
+            keep.Add(shown);
         }
+
+        _engine.Isolation.RegisterToolNames(_session, keep.Select(k => k["name"]!.GetValue<string>()));
 
         _session.ReplaceCatalog(descriptors.ToFrozenDictionary(StringComparer.Ordinal), merge: !firstPage, pinStates);
         if (firstPage)
@@ -748,7 +773,7 @@ internal sealed class GuardedTransport : ITransport
             _catalogStale = false;
         }
 
-        if (filter && keep.Count != tools.Count)
+        if (filter && (keep.Count != tools.Count || keep.Where((k, i) => !ReferenceEquals(k, tools[i])).Any()))
         {
             tools.Clear();
             foreach (JsonNode node in keep)
@@ -850,7 +875,7 @@ internal sealed class GuardedTransport : ITransport
         return message;
     }
 
-    private async ValueTask<JsonRpcMessage> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
+    private async ValueTask<JsonRpcMessage?> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
     {
         double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
         OutcomeEvidence outcome;
@@ -867,7 +892,30 @@ internal sealed class GuardedTransport : ITransport
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
-        return message;
+
+        // Isolation: sanitize, scan and react before the result reaches the model. When the reaction may ask the
+        // approver (which can take minutes), it runs off the receive loop so other responses keep flowing.
+        if (!_engine.Isolation.MayAskApprover(_session, pending.Call?.ToolName))
+        {
+            return await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
+        }
+
+        _ = Task.Run(async () =>
+        {
+            JsonRpcMessage isolated;
+            try
+            {
+                isolated = await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await ProtocolViolationAsync("guard.processing-error", $"Isolating a result failed with {ex.GetType().Name}.", pending.Call?.RequestId).ConfigureAwait(false);
+                isolated = PolicyError(((JsonRpcMessageWithId)message).Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.");
+            }
+
+            await DeliverAsync(isolated).ConfigureAwait(false);
+        });
+        return null;
     }
 
     private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)
@@ -1013,6 +1061,8 @@ internal sealed class GuardedTransport : ITransport
         ToolCall,
         PromptsList,
         TemplatesList,
+        ResourcesRead,
+        PromptsGet,
     }
 
     private sealed class PendingRequest(PendingKind kind, string method, long startTimestamp)
@@ -1028,5 +1078,8 @@ internal sealed class GuardedTransport : ITransport
         public string? RequestedProtocolVersion { get; init; }
 
         public ToolCallContext? Call { get; init; }
+
+        /// <summary>The resource URI or prompt name (isolation evidence).</summary>
+        public string? Subject { get; init; }
     }
 }

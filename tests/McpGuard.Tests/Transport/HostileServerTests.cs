@@ -384,7 +384,9 @@ public sealed class HostileServerTests
         string resultJson = ScriptedServer.TextResult(new string('r', 20 * 1024 * 1024)).ToJsonString();
         await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("big")] };
         server.On("tools/call", r => r.ReplyRawAsync(resultJson));
-        await using GuardedConnection c = await ConnectAsync(server, Options("big"));
+        McpGuardOptions options = Options("big");
+        options.Isolation.Enabled = false; // this test is about the transport; with isolation on, the result is capped (see Isolation tests)
+        await using GuardedConnection c = await ConnectAsync(server, options);
 
         CallToolResult result = await c.Client.CallToolAsync("big", cancellationToken: c.Token);
 
