@@ -61,7 +61,7 @@ internal sealed partial class ContentIsolation
 
     /// <summary>The built-in detector used when the host adds none.</summary>
     // Placeholder until the built-in heuristic detector is wired: replace the body with `new HeuristicInjectionDetector()`.
-    internal static IInjectionDetector CreateDefaultDetector() => new PlaceholderInjectionDetector();
+    internal static IInjectionDetector CreateDefaultDetector() => new HeuristicInjectionDetector();
 
     public bool Enabled => _options.Enabled;
 
