@@ -34,10 +34,11 @@ bool IsSemantic(string attack) => attack.Split('+').All(a => semanticClasses.Con
 
 var detector = new HeuristicInjectionDetector();
 var scanner = new ToolMetadataScanner(detector);
+var sanitizer = new ContentSanitizer();
 var records = new List<Outcome>();
 var started = System.Diagnostics.Stopwatch.StartNew();
 
-Console.WriteLine("McpGuard corpus evaluation (results: detector only; the sanitizer stage is not part of this build)");
+Console.WriteLine("McpGuard corpus evaluation (tools: metadata scan; results: sanitizer, then detector on the sanitized and the hidden text, as the pipeline does)");
 foreach (string file in Directory.GetFiles(folder, "*.jsonl").OrderBy(f => f, StringComparer.Ordinal))
 {
     string fileName = Path.GetFileName(file);
@@ -74,9 +75,14 @@ foreach (string file in Directory.GetFiles(folder, "*.jsonl").OrderBy(f => f, St
         }
         else
         {
-            var scan = detector.Scan(Text(r), ScanTarget.ToolResult);
-            score = scan.Score;
-            rules = scan.Findings.Select(f => f.RuleId);
+            // As ContentIsolation does per text block: sanitize, flag ASCII smuggled in Tags characters, scan the
+            // sanitized text and the recovered hidden text; the block's score is the maximum.
+            SanitizedText sanitized = sanitizer.Sanitize(Text(r) ?? string.Empty);
+            var scan = detector.Scan(sanitized.Text, ScanTarget.ToolResult);
+            var hiddenScan = sanitized.HiddenText.Length > 0 ? detector.Scan(sanitized.HiddenText, ScanTarget.ToolResult) : InjectionScan.Clean;
+            bool smuggled = sanitized.Findings.Any(f => f.RuleId == "unicode.tag-characters" && f.Decoded is { Length: >= 8 });
+            score = Math.Max(Math.Max(scan.Score, hiddenScan.Score), smuggled ? 0.9 : 0);
+            rules = scan.Findings.Concat(hiddenScan.Findings).Select(f => f.RuleId).Concat(smuggled ? ["sanitizer.hidden-ascii"] : []);
             if (explain.Contains(id))
             {
                 string t = Text(r)!;
