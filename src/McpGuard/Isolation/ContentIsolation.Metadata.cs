@@ -53,21 +53,34 @@ internal sealed partial class ContentIsolation
             }
         }
 
-        Outcome outcome = await ProcessAsync(slots, policy, cancellationToken).ConfigureAwait(false);
+        // The sanitizer produces the copy shown to the model and host-added detectors scan its text. Whether the
+        // metadata is flagged is decided by the built-in ToolMetadataScanner on the raw definition: the same code the
+        // corpus evaluation (benchmarks/McpGuard.Eval) measures.
+        Outcome outcome = await ProcessAsync(slots, policy, cancellationToken, hostDetectorsOnly: true).ConfigureAwait(false);
         var metadataRules = new List<string>();
         if (outcome.Flagged)
         {
             metadataRules.AddRange(outcome.RuleIds);
         }
 
-        foreach ((string _, SanitizedText sanitized) in outcome.Sanitizer)
+        JsonElement raw = descriptor.RawJson;
+        ToolMetadataScan builtIn = _metadataScanner.Scan(
+            descriptor.Name,
+            descriptor.Title,
+            descriptor.Description,
+            raw.TryGetProperty("inputSchema", out JsonElement input) ? input : null,
+            raw.TryGetProperty("outputSchema", out JsonElement output) ? output : null,
+            raw.TryGetProperty("annotations", out JsonElement rawAnnotations) ? rawAnnotations : null);
+        if (builtIn.IsSuspicious)
         {
-            foreach (SanitizerFinding f in sanitized.Findings)
+            foreach (ToolMetadataFinding f in builtIn.Findings)
             {
-                if (f.RuleId != "size.truncated" && !metadataRules.Contains("sanitizer." + f.RuleId))
+                if (!metadataRules.Contains(f.Finding.RuleId))
                 {
-                    metadataRules.Add("sanitizer." + f.RuleId);
+                    metadataRules.Add(f.Finding.RuleId);
                 }
+
+                outcome.Detections.Add((f.Path, f.Finding));
             }
         }
 

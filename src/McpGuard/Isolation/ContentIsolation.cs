@@ -32,6 +32,8 @@ internal sealed partial class ContentIsolation
     private readonly IsolationOptions _options;
     private readonly McpGuardOptions _root;
     private readonly IInjectionDetector[] _detectors;
+    private readonly IInjectionDetector[] _hostDetectors;
+    private readonly ToolMetadataScanner _metadataScanner;
     private readonly EvidenceRecorder _evidence;
     private readonly ApprovalCoordinator _approvals;
     private readonly TimeProvider _time;
@@ -43,9 +45,13 @@ internal sealed partial class ContentIsolation
     {
         _root = options;
         _options = options.Isolation;
-        IInjectionDetector[] list = [.. detectors];
+        IInjectionDetector[] hostDetectors = [.. detectors];
 
-        _detectors = list.Length > 0 ? list : [CreateDefaultDetector()];
+        // The built-in detector always runs; detectors the host adds (e.g. an ML classifier) can only add findings.
+        var builtIn = new HeuristicInjectionDetector();
+        _detectors = [builtIn, .. hostDetectors];
+        _hostDetectors = hostDetectors;
+        _metadataScanner = new ToolMetadataScanner(builtIn);
         _evidence = evidence;
         _approvals = approvals;
         _time = time;
@@ -59,8 +65,7 @@ internal sealed partial class ContentIsolation
 
     public ContentSanitizer Sanitizer { get; }
 
-    /// <summary>The built-in detector used when the host adds none.</summary>
-    // Placeholder until the built-in heuristic detector is wired: replace the body with `new HeuristicInjectionDetector()`.
+    /// <summary>The built-in detector (always on; host detectors add to it).</summary>
     internal static IInjectionDetector CreateDefaultDetector() => new HeuristicInjectionDetector();
 
     public bool Enabled => _options.Enabled;
@@ -244,7 +249,7 @@ internal sealed partial class ContentIsolation
         return delivered;
     }
 
-    private async ValueTask<Outcome> ProcessAsync(List<Slot> slots, ContentIsolationPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<Outcome> ProcessAsync(List<Slot> slots, ContentIsolationPolicy policy, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
     {
         var outcome = new Outcome();
         int budget = Math.Max(64, _options.Sanitizer.MaxResultChars);
@@ -271,11 +276,11 @@ internal sealed partial class ContentIsolation
                 }
             }
 
-            InjectionScan scan = await ScanAsync(sanitized.Text, slot.Target, cancellationToken).ConfigureAwait(false);
+            InjectionScan scan = await ScanAsync(sanitized.Text, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
             Record(outcome, slot, scan, hidden: false, policy.Threshold);
             if (sanitized.HiddenText is { Length: > 0 } hiddenText)
             {
-                InjectionScan hiddenScan = await ScanAsync(hiddenText, slot.Target, cancellationToken).ConfigureAwait(false);
+                InjectionScan hiddenScan = await ScanAsync(hiddenText, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
                 Record(outcome, slot, hiddenScan, hidden: true, policy.Threshold);
             }
         }
@@ -300,7 +305,7 @@ internal sealed partial class ContentIsolation
     }
 
     /// <summary>Runs every detector; a detector that throws counts as a certain detection (fail closed).</summary>
-    public async ValueTask<InjectionScan> ScanAsync(string text, ScanTarget target, CancellationToken cancellationToken)
+    public async ValueTask<InjectionScan> ScanAsync(string text, ScanTarget target, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
     {
         if (text.Length == 0)
         {
@@ -308,7 +313,7 @@ internal sealed partial class ContentIsolation
         }
 
         InjectionScan combined = InjectionScan.Clean;
-        foreach (IInjectionDetector detector in _detectors)
+        foreach (IInjectionDetector detector in hostDetectorsOnly ? _hostDetectors : _detectors)
         {
             InjectionScan scan;
             try
