@@ -15,6 +15,7 @@ public class CallToolRoundTripBenchmarks
     private RoundTripHarness _unguarded = null!;
     private RoundTripHarness _guarded = null!;
     private RoundTripHarness _guardedJsonLines = null!;
+    private RoundTripHarness _guardedIsolation = null!;
     private RoundTripHarness _passThrough = null!;
     private RoundTripHarness _passThroughInline = null!;
     private RoundTripHarness _pullThrough = null!;
@@ -25,6 +26,7 @@ public class CallToolRoundTripBenchmarks
         _unguarded = await RoundTripHarness.StartAsync(ClientMode.Unguarded);
         _guarded = await RoundTripHarness.StartAsync(ClientMode.Guarded);
         _guardedJsonLines = await RoundTripHarness.StartAsync(ClientMode.GuardedJsonLines);
+        _guardedIsolation = await RoundTripHarness.StartAsync(ClientMode.GuardedIsolation);
         _passThrough = await RoundTripHarness.StartAsync(ClientMode.PassThroughPump);
         _passThroughInline = await RoundTripHarness.StartAsync(ClientMode.PassThroughInline);
         _pullThrough = await RoundTripHarness.StartAsync(ClientMode.PullThrough);
@@ -36,6 +38,7 @@ public class CallToolRoundTripBenchmarks
         await _unguarded.DisposeAsync();
         await _guarded.DisposeAsync();
         await _guardedJsonLines.DisposeAsync();
+        await _guardedIsolation.DisposeAsync();
         await _passThrough.DisposeAsync();
         await _passThroughInline.DisposeAsync();
         await _pullThrough.DisposeAsync();
@@ -52,6 +55,10 @@ public class CallToolRoundTripBenchmarks
     /// <summary>As <see cref="Guarded"/>, with the JSON Lines evidence file sink (two lines per call).</summary>
     [Benchmark]
     public ValueTask<CallToolResult> GuardedJsonLines() => _guardedJsonLines.CallAsync();
+
+    /// <summary>As <see cref="Guarded"/>, with content isolation on (sanitizer and injection detector on the result).</summary>
+    [Benchmark]
+    public ValueTask<CallToolResult> GuardedIsolation() => _guardedIsolation.CallAsync();
 
     /// <summary>Diagnostic: a decorator with the guard's pump-and-channel hop but no policy work.</summary>
     [Benchmark]

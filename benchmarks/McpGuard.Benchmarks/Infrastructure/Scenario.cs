@@ -26,7 +26,9 @@ internal static class Scenario
         McpServerTool.Create((string path) => ResultText, new McpServerToolCreateOptions { Name = ToolName, Description = "Reads a file." });
 
     /// <summary>One registered server; the tool allowed with an <see cref="ArgumentRule"/> on <c>$.path</c> so the constraint stage runs.</summary>
-    public static McpGuardOptions CreateOptions(string? jsonLinesPath = null)
+    /// <remarks>The foundation comparison runs the foundation stages; content isolation (sanitizer + injection detector on
+    /// every result, a later capability with its own target) is measured separately by <see cref="ClientMode.GuardedIsolation"/>.</remarks>
+    public static McpGuardOptions CreateOptions(string? jsonLinesPath = null, bool isolation = false)
     {
         var options = new McpGuardOptions();
         var server = new GuardServerOptions { ExpectedName = ServerReportedName };
@@ -38,6 +40,7 @@ internal static class Scenario
         options.Servers[ServerName] = server;
         options.Evidence.LogEvents = false;
         options.Evidence.JsonLinesPath = jsonLinesPath;
+        options.Isolation.Enabled = isolation;
         return options;
     }
 
@@ -80,6 +83,9 @@ internal enum ClientMode
 
     /// <summary>Through McpGuard with the JSON Lines file sink (temp file).</summary>
     GuardedJsonLines,
+
+    /// <summary>Through McpGuard with content isolation on (its default): sanitizer and injection detector on the 4 KB result.</summary>
+    GuardedIsolation,
 
     /// <summary>Through a decorator that only re-pumps incoming messages through a channel, like the guard does, with no policy work: isolates the hop.</summary>
     PassThroughPump,
@@ -130,6 +136,10 @@ internal sealed class RoundTripHarness : IAsyncDisposable
                 break;
             case ClientMode.Guarded:
                 engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
+                client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
+                break;
+            case ClientMode.GuardedIsolation:
+                engine = new McpGuardEngineBuilder(Scenario.CreateOptions(isolation: true)).AddEvidenceSink(new NullEvidenceSink()).Build();
                 client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
                 break;
             case ClientMode.GuardedJsonLines:
