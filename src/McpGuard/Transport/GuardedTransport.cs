@@ -132,7 +132,8 @@ internal sealed class GuardedTransport : ITransport
 
         GuardDecision? refusal = _refusal
             ?? (!_verified ? GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified") : null)
-            ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null);
+            ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null)
+            ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null);
         if (refusal is not null)
         {
             await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.RequestDenied, _session) with
@@ -142,20 +143,6 @@ internal sealed class GuardedTransport : ITransport
                 Decision = refusal.Kind,
                 RuleId = refusal.RuleId,
                 Reason = refusal.Reason,
-            }).ConfigureAwait(false);
-            await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
-            return;
-        }
-
-        if (request.Method == RequestMethods.PromptsGet && PromptBlocked(request) is { } promptRefusal)
-        {
-            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.RequestDenied, _session) with
-            {
-                RequestId = request.Id.ToString(),
-                Method = request.Method,
-                Decision = GuardDecisionKind.Deny,
-                RuleId = promptRefusal.RuleId,
-                Reason = promptRefusal.Reason,
             }).ConfigureAwait(false);
             await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
             return;
