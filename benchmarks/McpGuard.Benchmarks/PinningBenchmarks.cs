@@ -1,3 +1,4 @@
+using McpGuard.Tests.Infrastructure;
 using BenchmarkDotNet.Attributes;
 using McpGuard.Benchmarks.Infrastructure;
 using ModelContextProtocol.Client;

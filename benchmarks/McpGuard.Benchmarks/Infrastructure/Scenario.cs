@@ -1,3 +1,4 @@
+using McpGuard.Tests.Infrastructure;
 using System.Text;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
