@@ -47,6 +47,19 @@ public sealed class ContentSanitizerPropertyTests
             return once.Length <= 64 && s_sanitizer.Sanitize(once, 64).Text == once;
         });
 
+    [Fact]
+    public void Sanitize_ZwjKeptOnlyBecauseOfAContextLaterRemoved_SecondPassChangesNothing()
+    {
+        // Found by the small-cap property (seed 7691600169449543074,8528597660953104217): the first pass kept a ZWJ
+        // after "1\uFE0F" because of what followed it before other characters were removed.
+        string text = "](http://evil.example/?q=\u200D)\uDB40\uDC671\u00AD\uFE0F\u001B[-\u009D<img src=http://e.example/x?d=1>"
+            + "\u001B\u0085\u200D\uFE0F\u0007\u00AD\u009B<\u0085\u0009\u0007>\n-</span>)<=]0";
+
+        string once = s_sanitizer.Sanitize(text, 64).Text;
+
+        Assert.Equal(once, s_sanitizer.Sanitize(once, 64).Text);
+    }
+
     /// <summary>The first code point that the sanitizer always removes (outside its kept contexts), or null.</summary>
     internal static string? RemovedCodePoint(string s)
     {

@@ -100,10 +100,27 @@ public sealed class ContentSanitizer
     internal static string TruncationMarker(int removed) =>
         "\n\u27E6truncated by the host: " + removed.ToString(CultureInfo.InvariantCulture) + " characters removed\u27E7";
 
+    private const int MaxPasses = 4;
+
     private string SanitizeCore(string text, FindingList findings)
     {
-        string chars = _options.RemoveHiddenUnicode || _options.RemoveTerminalControl ? CharacterPass(text, findings) : text;
-        return _options.RemoveHiddenMarkup || _options.NeutralizeExfiltrationLinks ? MarkupPass(chars, findings) : chars;
+        // A removal can change the context of what is left (a ZWJ kept between emoji that a later removal separates),
+        // so repeat until nothing changes: the output is a fixed point, which makes sanitizing idempotent. Clean text
+        // costs one pass; findings of later passes refer to the text of the previous pass.
+        string current = text;
+        for (int pass = 0; pass < MaxPasses; pass++)
+        {
+            string chars = _options.RemoveHiddenUnicode || _options.RemoveTerminalControl ? CharacterPass(current, findings) : current;
+            string next = _options.RemoveHiddenMarkup || _options.NeutralizeExfiltrationLinks ? MarkupPass(chars, findings) : chars;
+            if (string.Equals(next, current, StringComparison.Ordinal))
+            {
+                return current;
+            }
+
+            current = next;
+        }
+
+        return current;
     }
 
     // ------------------------------------------------------------------ pass 1: characters
