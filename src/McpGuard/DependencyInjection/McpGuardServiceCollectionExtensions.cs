@@ -45,7 +45,8 @@ public static class McpGuardServiceCollectionExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<IPinStore>(),
             sp.GetService<ICatalogChangeApprovalHandler>(),
-            sp.GetServices<IInjectionDetector>()));
+            sp.GetServices<IInjectionDetector>(),
+            sp.GetService<IElicitationApprovalHandler>()));
         return new McpGuardBuilder(services);
     }
 
@@ -166,6 +167,30 @@ public static class McpGuardServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(detector);
         builder.Services.AddSingleton(detector);
+        return builder;
+    }
+
+    /// <summary>Sets the handler type (singleton) that decides on flagged elicitation requests; replaces an earlier one.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddElicitationApprovalHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this IMcpGuardBuilder builder)
+        where THandler : class, IElicitationApprovalHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IElicitationApprovalHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>Sets the decision point for flagged elicitation requests from a delegate; replaces an earlier one.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="handler">Decides on one flagged request; without a handler, flagged requests are declined.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddElicitationApprovalHandler(this IMcpGuardBuilder builder, Func<ElicitationApprovalRequest, CancellationToken, ValueTask<ElicitationApprovalDecision>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(handler);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IElicitationApprovalHandler>(new DelegateElicitationApprovalHandler(handler)));
         return builder;
     }
 

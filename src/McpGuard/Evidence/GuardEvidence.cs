@@ -51,6 +51,12 @@ public enum GuardEvidenceKind
 
     /// <summary>A session was tainted by flagged content, with the provenance (which call).</summary>
     SessionTainted,
+
+    /// <summary>The guard's decision on a server-to-client request (<c>roots/list</c>, <c>sampling/createMessage</c>, <c>elicitation/create</c>, as a JSON-RPC request or an MRTR input request), with the approval record when one was asked for.</summary>
+    ServerRequestDecision,
+
+    /// <summary>How the client answered a server-to-client request: roots kept and dropped, elicitation action and field names (never the values), sampling model and size.</summary>
+    ServerRequestOutcome,
 }
 
 /// <summary>

@@ -31,7 +31,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
         TimeProvider? timeProvider,
         IPinStore? pinStore = null,
         ICatalogChangeApprovalHandler? catalogReviewer = null,
-        IEnumerable<IInjectionDetector>? detectors = null)
+        IEnumerable<IInjectionDetector>? detectors = null,
+        IElicitationApprovalHandler? elicitationApprover = null)
     {
         McpGuardOptionsValidator.ThrowIfInvalid(options);
         Options = options;
@@ -70,6 +71,7 @@ public sealed class McpGuardEngine : IAsyncDisposable
         Pipeline = new GuardPipeline(stages, Logger);
         Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
         Isolation = new McpGuard.Isolation.ContentIsolation(options, detectors ?? [], Evidence, Approvals, TimeProvider);
+        ServerRequests = new ServerRequests.ServerRequestGuard(options, elicitationApprover, TimeProvider, Logger);
     }
 
     /// <summary>The runtime kill switch for servers and tools.</summary>
@@ -100,6 +102,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
     internal Pinning.CatalogPinning? Pinning { get; }
 
     internal Isolation.ContentIsolation Isolation { get; }
+
+    internal ServerRequests.ServerRequestGuard ServerRequests { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>

@@ -17,6 +17,7 @@ public sealed class McpGuardEngineBuilder
     private TimeProvider? _timeProvider;
     private IPinStore? _pinStore;
     private ICatalogChangeApprovalHandler? _catalogReviewer;
+    private IElicitationApprovalHandler? _elicitationApprover;
 
     /// <summary>Starts a builder over <paramref name="options"/>.</summary>
     /// <param name="options">The options; validated by <see cref="Build"/>.</param>
@@ -153,9 +154,28 @@ public sealed class McpGuardEngineBuilder
         return AddInjectionDetector(new Isolation.DelegateInjectionDetector(detector));
     }
 
+    /// <summary>Sets the host's decision point for flagged elicitation requests (see <see cref="ElicitationOptions"/>); without one, flagged requests are declined.</summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseElicitationApprovalHandler(IElicitationApprovalHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _elicitationApprover = handler;
+        return this;
+    }
+
+    /// <summary>Sets the decision point for flagged elicitation requests from a delegate.</summary>
+    /// <param name="handler">Decides on one flagged request.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseElicitationApprovalHandler(Func<ElicitationApprovalRequest, CancellationToken, ValueTask<ElicitationApprovalDecision>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return UseElicitationApprovalHandler(new DelegateElicitationApprovalHandler(handler));
+    }
+
     /// <summary>Validates the options and builds the engine.</summary>
     /// <returns>The engine.</returns>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message says what to change.</exception>
     /// <exception cref="McpGuardPinStoreException">Pinning is enabled and the lock file is corrupt or hand-edited.</exception>
-    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer, _detectors);
+    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer, _detectors, _elicitationApprover);
 }

@@ -70,6 +70,8 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
                 failures.Add($"{prefix}:Stdio:Command is empty; set the executable to launch.");
             }
 
+            ValidateServerRequests(failures, prefix, server);
+
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {
                 string toolPrefix = $"{prefix}:Tools:{toolName}";
@@ -86,6 +88,51 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
         }
 
         return failures;
+    }
+
+    private static void ValidateServerRequests(List<string> failures, string prefix, GuardServerOptions server)
+    {
+        foreach (string root in server.Roots.AllowedRoots)
+        {
+            if (string.IsNullOrWhiteSpace(root) || !McpGuard.ServerRequests.RootsFilter.IsValidConfiguredRoot(root))
+            {
+                failures.Add($"{prefix}:Roots:AllowedRoots entry '{root}' is neither an absolute path nor a local file:// URI; use a fully qualified directory.");
+            }
+        }
+
+        Range(failures, $"{prefix}:Elicitation:MaxRequestBytes", server.Elicitation.MaxRequestBytes, 1024, 16 * 1024 * 1024);
+        if (!Enum.IsDefined(server.Elicitation.Access))
+        {
+            failures.Add($"{prefix}:Elicitation:Access is {server.Elicitation.Access}; use Screen, RequireApproval or Decline.");
+        }
+
+        foreach (string host in server.Elicitation.AllowedUrlHosts)
+        {
+            string name = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+            if (string.IsNullOrWhiteSpace(name) || name.Contains('*', StringComparison.Ordinal) || Uri.CheckHostName(name.Trim().TrimEnd('.')) == UriHostNameType.Unknown)
+            {
+                failures.Add($"{prefix}:Elicitation:AllowedUrlHosts entry '{host}' is not a host name; use e.g. auth.example.com or *.example.com.");
+            }
+        }
+
+        foreach (string term in server.Elicitation.AdditionalSecretTerms)
+        {
+            if (string.IsNullOrWhiteSpace(term))
+            {
+                failures.Add($"{prefix}:Elicitation:AdditionalSecretTerms has an empty entry; remove it.");
+            }
+        }
+
+        Range(failures, $"{prefix}:Sampling:MaxRequestBytes", server.Sampling.MaxRequestBytes, 1024, 256 * 1024 * 1024);
+        if (server.Sampling.MaxTokens is { } maxTokens)
+        {
+            Range(failures, $"{prefix}:Sampling:MaxTokens", maxTokens, 1, 10_000_000);
+        }
+
+        if (server.Sampling.MaxRequestsPerSession is { } maxRequests)
+        {
+            Range(failures, $"{prefix}:Sampling:MaxRequestsPerSession", maxRequests, 1, 1_000_000);
+        }
     }
 
     private static void ValidateRule(List<string> failures, string prefix, ArgumentRule rule)

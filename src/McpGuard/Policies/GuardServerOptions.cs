@@ -40,6 +40,15 @@ public sealed class GuardServerOptions
 
     /// <summary>A content isolation policy for this server that replaces the trust level's policy; <see langword="null"/> to use the trust level's.</summary>
     public ContentIsolationPolicy? Isolation { get; set; }
+
+    /// <summary>Which roots the server may see in answers to <c>roots/list</c> (default: none).</summary>
+    public RootsOptions Roots { get; } = new();
+
+    /// <summary>How the server's elicitation requests are screened (default: secret-asking requests need approval).</summary>
+    public ElicitationOptions Elicitation { get; } = new();
+
+    /// <summary>Whether and how the server may use the host's model through sampling (default: off).</summary>
+    public SamplingOptions Sampling { get; } = new();
 }
 
 /// <summary>Per-tool settings: access, per-agent allowlist and argument constraints.</summary>

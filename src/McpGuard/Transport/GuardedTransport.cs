@@ -23,7 +23,7 @@ namespace McpGuard.Transport;
 /// responses for ids that were never sent are dropped.</para>
 /// <para>Thread-safe: the session may send concurrently; incoming messages are processed in order by one pump.</para>
 /// </remarks>
-internal sealed class GuardedTransport : ITransport
+internal sealed partial class GuardedTransport : ITransport
 {
     private const int MaxProtocolViolationEvents = 100;
     private const string BlockedText = "This tool call was blocked by the host's policy.";
@@ -92,6 +92,7 @@ internal sealed class GuardedTransport : ITransport
         ArgumentNullException.ThrowIfNull(message);
         if (message is not JsonRpcRequest request)
         {
+            message = await OnClientAnswerAsync(message).ConfigureAwait(false); // server requests: roots filtered, outcomes recorded
             if (message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled)
             {
                 await OnClientCancelledAsync(cancelled).ConfigureAwait(false);
@@ -105,6 +106,8 @@ internal sealed class GuardedTransport : ITransport
         {
             _lastMeta = meta;
         }
+
+        await OnOutgoingRequestAsync(request).ConfigureAwait(false); // server requests: client capabilities, MRTR inputResponses
 
         switch (request.Method)
         {
@@ -512,6 +515,11 @@ internal sealed class GuardedTransport : ITransport
                     return null;
                 }
 
+                if (IsInputRequired(message))
+                {
+                    return await OnInputRequiredAsync((JsonRpcResponse)message, pending).ConfigureAwait(false); // server requests (MRTR)
+                }
+
                 return pending.Kind switch
                 {
                     PendingKind.Handshake => await OnHandshakeResponseAsync(message, pending).ConfigureAwait(false),
@@ -536,8 +544,8 @@ internal sealed class GuardedTransport : ITransport
 
                 return _refusal is null ? message : null;
             default:
-                // Server-to-client requests (roots, sampling, elicitation, ping) pass to the client's handlers.
-                return _refusal is null ? message : null;
+                // Server-to-client requests: roots, sampling and elicitation are decided first; ping and others pass to the client.
+                return _refusal is null ? await OnServerRequestAsync(message).ConfigureAwait(false) : null;
         }
     }
 

@@ -1,0 +1,477 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using McpGuard.Pipeline;
+using McpGuard.ServerRequests;
+using ModelContextProtocol.Protocol;
+
+namespace McpGuard.Transport;
+
+/// <summary>
+/// Server-to-client requests (MCP client features roots, sampling, elicitation; spec 2025-11-25), on both paths a
+/// server can take:
+/// <list type="bullet">
+/// <item>JSON-RPC requests from the server (<c>roots/list</c>, <c>sampling/createMessage</c>, <c>elicitation/create</c>;
+/// <c>initialize</c> sessions): refused ones are answered here and never reach the client's handlers; roots answers
+/// are filtered on their way out.</item>
+/// <item>Multi round-trip requests (MRTR, SEP-2322, 2026-07-28): an <c>input_required</c> result carries
+/// <c>inputRequests</c> that the SDK client resolves with its handlers and sends back as <c>inputResponses</c> on a
+/// retry. Refused input requests are removed before the client sees them (a declined elicitation is answered on the
+/// retry with <c>{"action":"decline"}</c>; a refused sampling request fails the whole request), and every roots
+/// answer in <c>inputResponses</c> is filtered on the way out.</item>
+/// </list>
+/// </summary>
+internal sealed partial class GuardedTransport
+{
+    private const int MaxPendingServerRequests = 256;
+    private const int MaxConcurrentElicitationReviews = 16;
+    private const int MaxInputRequests = 32;
+    private const int MaxMrtrRounds = 256;
+    // The method names as strings: the SDK marks roots and sampling obsolete (deprecated in 2026-07-28), but servers still send them.
+    private const string RootsListMethod = "roots/list";
+    private const string SamplingMethod = "sampling/createMessage";
+    private const string ElicitationMethod = "elicitation/create";
+    private const string ClientCapabilitiesMetaKey = "io.modelcontextprotocol/clientCapabilities";
+    private const string RefusedInputText = "The server's request for input was refused by the host's policy.";
+
+    private static readonly string[] s_rootsNotVerified =
+    [
+        "The server may still use roots it learned earlier in the session or from its own configuration (e.g. command-line directories).",
+    ];
+
+    private readonly ConcurrentDictionary<RequestId, string> _serverRequests = new();
+    private readonly ConcurrentDictionary<string, MrtrRound> _mrtrRounds = new(StringComparer.Ordinal);
+    private volatile JsonObject? _clientCapabilities;
+    private int _elicitationReviews;
+    private int _samplingRequests;
+
+    private ServerRequestGuard ServerRequestPolicy => _engine.ServerRequests;
+
+    // ------------------------------------------------------------ client -> server
+
+    /// <summary>Records the client's declared capabilities and filters MRTR <c>inputResponses</c> of an outgoing request.</summary>
+    private async ValueTask OnOutgoingRequestAsync(JsonRpcRequest request)
+    {
+        if (request.Params is not JsonObject p)
+        {
+            return;
+        }
+
+        if (request.Method == RequestMethods.Initialize && p["capabilities"] is JsonObject capabilities)
+        {
+            _clientCapabilities = capabilities;
+        }
+        else if (p["_meta"] is JsonObject meta && meta[ClientCapabilitiesMetaKey] is JsonObject declared)
+        {
+            _clientCapabilities = declared;
+        }
+
+        if (p["inputResponses"] is null && p["requestState"] is null)
+        {
+            return;
+        }
+
+        string stateKey = ServerRequestGuard.Text(p["requestState"]) ?? string.Empty;
+        _mrtrRounds.TryRemove(stateKey, out MrtrRound? round);
+        JsonObject? responses = p["inputResponses"] as JsonObject;
+        if (round is not null)
+        {
+            foreach ((string key, JsonNode answer) in round.Injected)
+            {
+                responses ??= [];
+                if (responses[key] is null)
+                {
+                    responses[key] = answer.DeepClone();
+                }
+            }
+
+            if (responses is not null)
+            {
+                p["inputResponses"] = responses;
+            }
+        }
+
+        if (responses is null)
+        {
+            return;
+        }
+
+        // Every roots answer is filtered, whether or not the round is known: filtering is idempotent and never widens.
+        foreach ((string key, JsonNode? value) in responses.ToList())
+        {
+            string? method = round?.Methods.GetValueOrDefault(key);
+            if (value is JsonObject o && o["roots"] is not null || method == RootsListMethod)
+            {
+                (JsonObject filtered, JsonObject details) = ServerRequestPolicy.Roots(_session).Filter(value);
+                responses[key] = filtered;
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, RootsListMethod, GuardDecisionKind.Allow, "roots.filtered", null, details, null).ConfigureAwait(false);
+            }
+            else if (method == ElicitationMethod && round is not null && !round.Injected.ContainsKey(key))
+            {
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, method, null, null, null, ServerRequestGuard.DescribeElicitResult(value), null).ConfigureAwait(false);
+            }
+            else if (method == SamplingMethod)
+            {
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, method, null, null, null, ServerRequestGuard.DescribeSamplingResult(value), null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The client's answer to a server-to-client request: roots are filtered; elicitation and sampling outcomes are recorded.</summary>
+    private async ValueTask<JsonRpcMessage> OnClientAnswerAsync(JsonRpcMessage message)
+    {
+        if (message is not (JsonRpcResponse or JsonRpcError) || _serverRequests.IsEmpty
+            || !_serverRequests.TryRemove(((JsonRpcMessageWithId)message).Id, out string? method))
+        {
+            return message;
+        }
+
+        string id = ((JsonRpcMessageWithId)message).Id.ToString();
+        if (message is JsonRpcError error)
+        {
+            await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, new JsonObject { ["errorCode"] = error.Error.Code }, null).ConfigureAwait(false);
+            return message;
+        }
+
+        var response = (JsonRpcResponse)message;
+        switch (method)
+        {
+            case RootsListMethod:
+                (JsonObject filtered, JsonObject details) = ServerRequestPolicy.Roots(_session).Filter(response.Result);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, GuardDecisionKind.Allow, "roots.filtered", null, details, null).ConfigureAwait(false);
+                return new JsonRpcResponse { Id = response.Id, Result = filtered, Context = response.Context };
+            case ElicitationMethod:
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeElicitResult(response.Result), null).ConfigureAwait(false);
+                return message;
+            default:
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeSamplingResult(response.Result), null).ConfigureAwait(false);
+                return message;
+        }
+    }
+
+    // ------------------------------------------------------------ server -> client (JSON-RPC requests)
+
+    /// <summary>A request from the server. Roots, sampling and elicitation are decided here; anything else (ping, ...) passes.</summary>
+    private async ValueTask<JsonRpcMessage?> OnServerRequestAsync(JsonRpcMessage message)
+    {
+        if (message is not JsonRpcRequest request
+            || request.Method is not (RootsListMethod or SamplingMethod or ElicitationMethod))
+        {
+            return message;
+        }
+
+        string id = request.Id.ToString();
+        var parameters = request.Params as JsonObject;
+        if (!_verified)
+        {
+            await RefuseServerRequestAsync(request, GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified"), null).ConfigureAwait(false);
+            return null;
+        }
+
+        if (_serverRequests.ContainsKey(request.Id))
+        {
+            await ProtocolViolationAsync("protocol.duplicate-request-id", "The server reused the id of a request the client has not answered yet; the duplicate was dropped.", id).ConfigureAwait(false);
+            return null;
+        }
+
+        if (_serverRequests.Count >= MaxPendingServerRequests)
+        {
+            await RefuseServerRequestAsync(request, GuardDecision.Deny("The server has too many unanswered requests to the client.", "server-request.too-many"), null).ConfigureAwait(false);
+            return null;
+        }
+
+        switch (request.Method)
+        {
+            case RootsListMethod:
+                if (_clientCapabilities is { } caps && caps["roots"] is null)
+                {
+                    // Roots spec 2025-11-25, error handling: a client without roots support answers -32601.
+                    await RefuseServerRequestAsync(request, GuardDecision.Deny("The host does not support roots.", "roots.unsupported"), null).ConfigureAwait(false);
+                    return null;
+                }
+
+                return Track(request);
+            case SamplingMethod:
+                ServerRequestVerdict sampling = ServerRequestPolicy.EvaluateSampling(_session, parameters, _clientCapabilities, ref _samplingRequests);
+                if (sampling.Refusal is { } refusal)
+                {
+                    await RefuseServerRequestAsync(request, refusal, sampling.Details).ConfigureAwait(false);
+                    return null;
+                }
+
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, request.Method, GuardDecisionKind.Allow, "sampling.allowed", "Sampling is enabled for this server.", sampling.Details, null).ConfigureAwait(false);
+                return Track(request);
+            default:
+                ServerRequestVerdict elicitation = ServerRequestPolicy.EvaluateElicitation(_session, parameters, _clientCapabilities);
+                if (elicitation.Refusal is { } declined)
+                {
+                    await RefuseServerRequestAsync(request, declined, elicitation.Details).ConfigureAwait(false);
+                    return null;
+                }
+
+                if (!elicitation.NeedsApproval)
+                {
+                    await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, request.Method, GuardDecisionKind.Allow, "elicitation.allowed", "No secret cue found.", elicitation.Details, null).ConfigureAwait(false);
+                    return Track(request);
+                }
+
+                if (Interlocked.Increment(ref _elicitationReviews) > MaxConcurrentElicitationReviews)
+                {
+                    Interlocked.Decrement(ref _elicitationReviews);
+                    await RefuseServerRequestAsync(request, GuardDecision.Deny("Too many elicitation requests are waiting for approval.", "server-request.too-many"), elicitation.Details).ConfigureAwait(false);
+                    return null;
+                }
+
+                // Approval can take minutes: decide off the receive loop so other messages keep flowing.
+                _ = Task.Run(() => ReviewServerElicitationAsync(request, parameters!, elicitation));
+                return null;
+        }
+    }
+
+    private JsonRpcRequest Track(JsonRpcRequest request)
+    {
+        _serverRequests[request.Id] = request.Method;
+        return request;
+    }
+
+    private async Task ReviewServerElicitationAsync(JsonRpcRequest request, JsonObject parameters, ServerRequestVerdict verdict)
+    {
+        try
+        {
+            string id = request.Id.ToString();
+            (bool approved, GuardDecision decision, ApprovalEvidence approval) = await ServerRequestPolicy
+                .ReviewElicitationAsync(_session, id, parameters, verdict.Flags, _cts.Token).ConfigureAwait(false);
+            if (approved)
+            {
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, request.Method, GuardDecisionKind.Allow, verdict.Flags[0].RuleId, "Approved by the host.", verdict.Details, approval).ConfigureAwait(false);
+                await DeliverAsync(Track(request)).ConfigureAwait(false);
+            }
+            else
+            {
+                await RefuseServerRequestAsync(request, decision, verdict.Details, approval).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            await ProtocolViolationAsync("guard.processing-error", $"Reviewing an elicitation failed with {ex.GetType().Name}.", request.Id.ToString()).ConfigureAwait(false);
+            await SendToServerAsync(new JsonRpcResponse { Id = request.Id, Result = Decline() }).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _elicitationReviews);
+        }
+    }
+
+    /// <summary>Answers a refused server request on the client's behalf: elicitation with a decline, roots/sampling with a JSON-RPC error.</summary>
+    private async ValueTask RefuseServerRequestAsync(JsonRpcRequest request, GuardDecision refusal, JsonObject? details, ApprovalEvidence? approval = null)
+    {
+        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, request.Id.ToString(), request.Method, GuardDecisionKind.Deny, refusal.RuleId, refusal.Reason, details, approval).ConfigureAwait(false);
+        JsonRpcMessage answer = request.Method switch
+        {
+            ElicitationMethod => new JsonRpcResponse { Id = request.Id, Result = Decline() },
+            _ when refusal.RuleId is "roots.unsupported" or "sampling.unsupported" => PolicyError(request.Id, -32601, "Method not found"),
+            _ => PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was refused by the host's policy."),
+        };
+        await SendToServerAsync(answer).ConfigureAwait(false);
+    }
+
+    private async ValueTask SendToServerAsync(JsonRpcMessage message)
+    {
+        try
+        {
+            await _inner.SendMessageAsync(message, _cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The connection is closing; the server will not wait for the answer.
+        }
+    }
+
+    private static JsonObject Decline() => new() { ["action"] = "decline" };
+
+    // ------------------------------------------------------------ server -> client (MRTR input_required results)
+
+    private static bool IsInputRequired(JsonRpcMessage message) =>
+        message is JsonRpcResponse { Result: JsonObject result }
+        && result["resultType"] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "input_required";
+
+    /// <summary>Screens the input requests of an <c>input_required</c> result before the client resolves them.</summary>
+    private async ValueTask<JsonRpcMessage?> OnInputRequiredAsync(JsonRpcResponse response, PendingRequest pending)
+    {
+        if (pending.Kind == PendingKind.ToolCall)
+        {
+            double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
+            await RecordOutcomeAsync(pending, new OutcomeEvidence("input-required", ms, null, null, null), "The server asked for input (MRTR); the client retries the call with the answers.").ConfigureAwait(false);
+        }
+
+        var result = (JsonObject)response.Result!;
+        if (result["inputRequests"] is not JsonObject inputRequests)
+        {
+            return response; // load shedding: only requestState, nothing to resolve
+        }
+
+        string stateKey = ServerRequestGuard.Text(result["requestState"]) ?? string.Empty;
+        if (inputRequests.Count > MaxInputRequests || (!_mrtrRounds.ContainsKey(stateKey) && _mrtrRounds.Count >= MaxMrtrRounds))
+        {
+            return await RefuseInputAsync(response, pending, "mrtr", null, GuardDecision.Deny("The server asked for too many inputs at once.", "server-request.too-many"), null).ConfigureAwait(false);
+        }
+
+        var round = new MrtrRound();
+        var reviews = new List<(string Key, JsonObject Params, ServerRequestVerdict Verdict)>();
+        foreach ((string key, JsonNode? node) in inputRequests.ToList())
+        {
+            string? method = ServerRequestGuard.Text((node as JsonObject)?["method"]);
+            var parameters = (node as JsonObject)?["params"] as JsonObject;
+            string id = "mrtr:" + key;
+            switch (method)
+            {
+                case RootsListMethod:
+                    round.Methods[key] = method;
+                    break;
+                case SamplingMethod:
+                    ServerRequestVerdict sampling = ServerRequestPolicy.EvaluateSampling(_session, parameters, _clientCapabilities, ref _samplingRequests);
+                    if (sampling.Refusal is { } refusal)
+                    {
+                        return await RefuseInputAsync(response, pending, id, method, refusal, sampling.Details).ConfigureAwait(false);
+                    }
+
+                    await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, method, GuardDecisionKind.Allow, "sampling.allowed", "Sampling is enabled for this server.", sampling.Details, null).ConfigureAwait(false);
+                    round.Methods[key] = method;
+                    break;
+                case ElicitationMethod:
+                    ServerRequestVerdict elicitation = ServerRequestPolicy.EvaluateElicitation(_session, parameters, _clientCapabilities);
+                    round.Methods[key] = method;
+                    if (elicitation.Refusal is { } declined)
+                    {
+                        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, method, GuardDecisionKind.Deny, declined.RuleId, declined.Reason, elicitation.Details, null).ConfigureAwait(false);
+                        inputRequests.Remove(key);
+                        round.Injected[key] = Decline();
+                    }
+                    else if (elicitation.NeedsApproval)
+                    {
+                        reviews.Add((key, parameters!, elicitation));
+                    }
+                    else
+                    {
+                        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, method, GuardDecisionKind.Allow, "elicitation.allowed", "No secret cue found.", elicitation.Details, null).ConfigureAwait(false);
+                    }
+
+                    break;
+                default:
+                    break; // not a request kind the guard governs; the SDK client rejects unknown methods itself
+            }
+        }
+
+        if (reviews.Count == 0)
+        {
+            return await CompleteRoundAsync(response, pending, result, inputRequests, stateKey, round).ConfigureAwait(false);
+        }
+
+        if (Interlocked.Add(ref _elicitationReviews, reviews.Count) > MaxConcurrentElicitationReviews)
+        {
+            Interlocked.Add(ref _elicitationReviews, -reviews.Count);
+            return await RefuseInputAsync(response, pending, "mrtr", ElicitationMethod, GuardDecision.Deny("Too many elicitation requests are waiting for approval.", "server-request.too-many"), null).ConfigureAwait(false);
+        }
+
+        // Approval can take minutes: decide off the receive loop, then deliver the (possibly reduced) result.
+        _ = Task.Run(async () =>
+        {
+            JsonRpcMessage? outcome;
+            try
+            {
+                foreach ((string key, JsonObject parameters, ServerRequestVerdict verdict) in reviews)
+                {
+                    string id = "mrtr:" + key;
+                    (bool approved, GuardDecision decision, ApprovalEvidence approval) = await ServerRequestPolicy
+                        .ReviewElicitationAsync(_session, id, parameters, verdict.Flags, _cts.Token).ConfigureAwait(false);
+                    await RecordServerRequestAsync(
+                        GuardEvidenceKind.ServerRequestDecision, id, ElicitationMethod,
+                        approved ? GuardDecisionKind.Allow : GuardDecisionKind.Deny,
+                        approved ? verdict.Flags[0].RuleId : decision.RuleId,
+                        approved ? "Approved by the host." : decision.Reason,
+                        verdict.Details, approval).ConfigureAwait(false);
+                    if (!approved)
+                    {
+                        inputRequests.Remove(key);
+                        round.Injected[key] = Decline();
+                    }
+                }
+
+                outcome = await CompleteRoundAsync(response, pending, result, inputRequests, stateKey, round).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await ProtocolViolationAsync("guard.processing-error", $"Reviewing an elicitation failed with {ex.GetType().Name}.", null).ConfigureAwait(false);
+                outcome = InputRefusal(response, pending);
+            }
+            finally
+            {
+                Interlocked.Add(ref _elicitationReviews, -reviews.Count);
+            }
+
+            if (outcome is not null)
+            {
+                await DeliverAsync(outcome).ConfigureAwait(false);
+            }
+        });
+        return null;
+    }
+
+    private async ValueTask<JsonRpcMessage?> CompleteRoundAsync(JsonRpcResponse response, PendingRequest pending, JsonObject result, JsonObject inputRequests, string stateKey, MrtrRound round)
+    {
+        if (inputRequests.Count == 0 && result["requestState"] is null)
+        {
+            // Nothing left to resolve and nothing to continue: the SDK client would fail on this result, so refuse it clearly.
+            return await RefuseInputAsync(response, pending, "mrtr", ElicitationMethod, GuardDecision.Deny("Every input the server asked for was declined and it gave no request state to continue.", "server-request.declined"), null).ConfigureAwait(false);
+        }
+
+        if (round.Methods.Count > 0)
+        {
+            _mrtrRounds[stateKey] = round;
+        }
+
+        return response;
+    }
+
+    private async ValueTask<JsonRpcMessage> RefuseInputAsync(JsonRpcResponse response, PendingRequest pending, string id, string? method, GuardDecision refusal, JsonObject? details)
+    {
+        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, method ?? pending.Method, GuardDecisionKind.Deny, refusal.RuleId, refusal.Reason, details, null).ConfigureAwait(false);
+        return InputRefusal(response, pending);
+    }
+
+    /// <summary>The answer to the client's request when the server's input request is refused: a generic tool error for <c>tools/call</c>, a policy error otherwise.</summary>
+    private JsonRpcMessage InputRefusal(JsonRpcResponse response, PendingRequest pending) =>
+        pending.Kind == PendingKind.ToolCall && _engine.Options.DeniedCallBehavior == DeniedCallBehavior.ToolErrorResult
+            ? new JsonRpcResponse
+            {
+                Id = response.Id,
+                Result = new JsonObject
+                {
+                    ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = RefusedInputText }),
+                    ["isError"] = true,
+                },
+            }
+            : PolicyError(response.Id, McpGuardErrorCodes.PolicyDenied, RefusedInputText);
+
+    private ValueTask<bool> RecordServerRequestAsync(
+        GuardEvidenceKind kind, string requestId, string? method, GuardDecisionKind? decision, string? ruleId, string? reason, JsonObject? details, ApprovalEvidence? approval) =>
+        RecordAsync(_engine.Evidence.Create(kind, _session) with
+        {
+            RequestId = requestId,
+            Method = method,
+            Decision = decision,
+            RuleId = ruleId,
+            Reason = reason,
+            Details = details,
+            Approval = approval,
+            NotVerified = method == RootsListMethod && kind == GuardEvidenceKind.ServerRequestOutcome ? s_rootsNotVerified : [],
+        });
+
+    /// <summary>What the guard did to one MRTR round: the governed input requests by key, and the answers it supplies itself.</summary>
+    private sealed class MrtrRound
+    {
+        public Dictionary<string, string> Methods { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, JsonNode> Injected { get; } = new(StringComparer.Ordinal);
+    }
+}
