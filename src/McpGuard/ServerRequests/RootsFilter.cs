@@ -148,7 +148,7 @@ internal sealed class RootsFilter
             {
                 if (FilePathCanonicalizer.IsUnder(physical, root, _ignoreCase) && FilePathCanonicalizer.IsUnder(lexical, root, _ignoreCase))
                 {
-                    return (new Uri(physical).AbsoluteUri, null);
+                    return (ToFileUri(physical), null);
                 }
             }
 
@@ -158,6 +158,28 @@ internal sealed class RootsFilter
         {
             return (null, "roots.invalid-uri");
         }
+    }
+
+    /// <summary>
+    /// The <c>file://</c> URI of an absolute path with every segment percent-encoded (RFC 3986 unreserved characters
+    /// kept), so it round-trips exactly (<see cref="Uri"/> would trim a trailing space segment).
+    /// </summary>
+    internal static string ToFileUri(string path)
+    {
+        string[] segments = path.Replace('\\', '/').Split('/');
+        var sb = new System.Text.StringBuilder("file://", path.Length + 16);
+        for (int i = 0; i < segments.Length; i++)
+        {
+            if (i > 0 || segments[0].Length > 0)
+            {
+                sb.Append('/');
+            }
+
+            bool drive = i == 0 && segments[0].Length == 2 && char.IsAsciiLetter(segments[0][0]) && segments[0][1] == ':';
+            sb.Append(drive ? segments[0] : Uri.EscapeDataString(segments[i]));
+        }
+
+        return sb.ToString();
     }
 
     private static string? TryGetPath(string uri, out string? rule)
