@@ -185,6 +185,11 @@ internal sealed class RootsFilter
     private static string? TryGetPath(string uri, out string? rule)
     {
         rule = "roots.invalid-uri";
+        if (uri.StartsWith("file://localhost/", StringComparison.OrdinalIgnoreCase))
+        {
+            uri = "file:///" + uri["file://localhost/".Length..]; // RFC 8089: "localhost" is the local host
+        }
+
         if (uri.Length > 4096 || !Uri.TryCreate(uri, UriKind.Absolute, out Uri? parsed) || !parsed.IsFile || parsed.IsUnc)
         {
             return null;

@@ -228,6 +228,27 @@ internal sealed partial class GuardedTransport
         }
     }
 
+    /// <summary>The server cancelled one of its requests: the client will not answer it (spec: cancellation), so stop tracking it.</summary>
+    private void ForgetCancelledServerRequest(JsonRpcNotification notification)
+    {
+        if (notification.Method != NotificationMethods.CancelledNotification || _serverRequests.IsEmpty
+            || notification.Params is not JsonObject p || p["requestId"] is not JsonValue idValue)
+        {
+            return;
+        }
+
+        RequestId id = idValue.GetValueKind() switch
+        {
+            JsonValueKind.String => new RequestId(idValue.GetValue<string>()),
+            JsonValueKind.Number when idValue.TryGetValue(out long n) => new RequestId(n),
+            _ => default,
+        };
+        if (id.Id is not null)
+        {
+            _serverRequests.TryRemove(id, out _);
+        }
+    }
+
     private JsonRpcRequest Track(JsonRpcRequest request)
     {
         _serverRequests[request.Id] = request.Method;
@@ -311,7 +332,7 @@ internal sealed partial class GuardedTransport
         }
 
         string stateKey = ServerRequestGuard.Text(result["requestState"]) ?? string.Empty;
-        if (inputRequests.Count > MaxInputRequests || (!_mrtrRounds.ContainsKey(stateKey) && _mrtrRounds.Count >= MaxMrtrRounds))
+        if (inputRequests.Count > MaxInputRequests)
         {
             return await RefuseInputAsync(response, pending, "mrtr", null, GuardDecision.Deny("The server asked for too many inputs at once.", "server-request.too-many"), null).ConfigureAwait(false);
         }
@@ -427,6 +448,13 @@ internal sealed partial class GuardedTransport
 
         if (round.Methods.Count > 0)
         {
+            // Rounds whose retry never comes (the caller gave up) are evicted, oldest first by chance: losing a round only
+            // loses an injected decline (the server then sees no answer) and outcome evidence; roots are filtered regardless.
+            while (_mrtrRounds.Count >= MaxMrtrRounds && _mrtrRounds.Keys.FirstOrDefault() is { } evict)
+            {
+                _mrtrRounds.TryRemove(evict, out _);
+            }
+
             _mrtrRounds[stateKey] = round;
         }
 

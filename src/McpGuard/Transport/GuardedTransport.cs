@@ -532,6 +532,7 @@ internal sealed partial class GuardedTransport : ITransport
                     _ => message,
                 };
             case JsonRpcNotification notification:
+                ForgetCancelledServerRequest(notification); // server requests: a cancelled request gets no answer
                 if (notification.Method == ListChangedNotification)
                 {
                     _catalogStale = true;
