@@ -33,7 +33,14 @@ internal sealed class RootsFilter
             string? path = entry.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? TryGetPath(entry, out _) : entry;
             if (path is not null && Path.IsPathFullyQualified(path))
             {
-                roots.Add(FilePathCanonicalizer.CanonicalizeRoot(path));
+                try
+                {
+                    roots.Add(FilePathCanonicalizer.CanonicalizeRoot(path));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                {
+                    // A configured root that cannot be resolved (a link loop) allows nothing: fail closed.
+                }
             }
         }
 

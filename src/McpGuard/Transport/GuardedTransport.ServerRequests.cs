@@ -160,6 +160,23 @@ internal sealed partial class GuardedTransport
             return message;
         }
 
+        try
+        {
+            return await DecideServerRequestAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Fail closed, and still answer: a server waiting for an answer that never comes would hang.
+            await ProtocolViolationAsync("guard.processing-error", $"Deciding a {request.Method} request failed with {ex.GetType().Name}.", request.Id.ToString()).ConfigureAwait(false);
+            await SendToServerAsync(request.Method == ElicitationMethod
+                ? new JsonRpcResponse { Id = request.Id, Result = Decline() }
+                : PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was refused by the host's policy.")).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private async ValueTask<JsonRpcMessage?> DecideServerRequestAsync(JsonRpcRequest request)
+    {
         string id = request.Id.ToString();
         var parameters = request.Params as JsonObject;
         if (!_verified)

@@ -47,6 +47,7 @@ internal sealed partial class GuardedTransport : ITransport
     private readonly Channel<JsonRpcMessage> _incoming;
     private readonly ConcurrentDictionary<RequestId, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<RequestId, TaskCompletionSource<JsonRpcMessage>> _internal = new();
+    private readonly ConcurrentDictionary<RequestId, byte> _cancelled = new();
     private readonly CancellationTokenSource _cts = new();
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
     private readonly Task _pump;
@@ -357,7 +358,19 @@ internal sealed partial class GuardedTransport : ITransport
             JsonValueKind.Number when idValue.TryGetValue(out long n) => new RequestId(n),
             _ => default,
         };
-        if (id.Id is not null && _pending.TryRemove(id, out PendingRequest? pending) && pending.Kind == PendingKind.ToolCall)
+        PendingRequest? pending = null;
+        if (id.Id is not null && _pending.TryRemove(id, out pending))
+        {
+            // The server may still answer (the notification can cross its response, spec: cancellation): not a violation.
+            if (_cancelled.Count >= 256)
+            {
+                _cancelled.Clear();
+            }
+
+            _cancelled[id] = 0;
+        }
+
+        if (pending is { Kind: PendingKind.ToolCall })
         {
             double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
             await RecordOutcomeAsync(pending, new OutcomeEvidence("cancelled", ms, null, null, null), "The client cancelled the call; the server may still have acted on it.").ConfigureAwait(false);
@@ -511,6 +524,11 @@ internal sealed partial class GuardedTransport : ITransport
 
                 if (!_pending.TryRemove(withId.Id, out PendingRequest? pending))
                 {
+                    if (_cancelled.TryRemove(withId.Id, out _))
+                    {
+                        return null; // a late answer to a request the client cancelled (e.g. the server/discover probe)
+                    }
+
                     await ProtocolViolationAsync("protocol.unknown-response-id", "The server answered a request id that is not pending.", withId.Id.ToString()).ConfigureAwait(false);
                     return null;
                 }

@@ -423,4 +423,32 @@ public sealed class HostileServerRequestTests
         Assert.Equal(0, Volatile.Read(ref _elicitations));
         Assert.Contains(c.Evidence.OfKind(GuardEvidenceKind.ServerRequestDecision), e => e.RuleId == "server-request.declined");
     }
+
+    [Fact]
+    public async Task LateAnswerToCancelledRequest_NotAProtocolViolation()
+    {
+        // The SDK client gives up on a slow server/discover probe (it cancels it and falls back to initialize); the
+        // server's answer may still arrive. That is allowed by the spec (cancellation may cross the response).
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using ScriptedServer server = StartServer();
+        server.On("server/discover", request =>
+        {
+            _ = Task.Run(async () =>
+            {
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                await request.ErrorAsync(-32601, "Method not found");
+            });
+            return Task.CompletedTask;
+        });
+        var options = ClientOptions();
+        options.DiscoverProbeTimeout = TimeSpan.FromMilliseconds(100);
+        await using GuardedConnection c = await ConnectAsync(server, options);
+
+        release.SetResult();
+        await server.SendAsync(Request("after", "roots/list", new JsonObject()));
+        await AnswerAsync("after", c.Token); // the late answer was read before this request
+
+        Assert.Contains(server.Received, r => r.Method == "notifications/cancelled");
+        Assert.DoesNotContain(c.Evidence.Events, e => e.Kind == GuardEvidenceKind.ProtocolViolation);
+    }
 }
