@@ -30,6 +30,9 @@ internal sealed class EvidenceRecorder
 
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>Resolves the authority (credential label and scopes actually used) for a session; set by the engine's credential controls.</summary>
+    internal Func<GuardSessionInfo, AuthorityEvidence?>? AuthorityResolver { get; set; }
+
     public bool HasSinks => _sinks.Length > 0 || _options.LogEvents;
 
     public GuardEvidence Create(GuardEvidenceKind kind, GuardSessionInfo? session) => new()
@@ -45,7 +48,9 @@ internal sealed class EvidenceRecorder
         ServerReportedVersion = session?.ServerIdentity?.Version,
         ProtocolVersion = session?.ServerIdentity?.ProtocolVersion,
         Endpoint = session?.Endpoint,
-        Authority = session?.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
+        Authority = session is null ? null
+            : AuthorityResolver is { } resolve ? resolve(session)
+            : session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
     };
 
     /// <summary>

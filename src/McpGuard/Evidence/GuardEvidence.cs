@@ -51,6 +51,12 @@ public enum GuardEvidenceKind
 
     /// <summary>A session was tainted by flagged content, with the provenance (which call).</summary>
     SessionTainted,
+
+    /// <summary>An HTTP request was refused because a credential would have left the origin or server it is bound to (label and fingerprint only).</summary>
+    CredentialBlocked,
+
+    /// <summary>A server demanded scopes beyond the configured list (scope step-up), with the approval record.</summary>
+    ScopeStepUp,
 }
 
 /// <summary>
