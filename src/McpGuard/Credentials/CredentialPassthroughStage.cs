@@ -53,11 +53,14 @@ internal sealed class CredentialPassthroughStage(GuardCredentialRegistry registr
             case JsonValueKind.Object:
                 foreach (JsonProperty property in element.EnumerateObject())
                 {
-                    path.Add("." + property.Name);
                     if (matcher.Find(property.Name) is { } inName)
                     {
+                        // The path names the parent: the property's name is the credential itself.
+                        path.Add(".*");
                         return (inName, BuildPath(path));
                     }
+
+                    path.Add("." + property.Name);
 
                     if (Scan(property.Value, matcher, path, depth + 1) is { } found)
                     {

@@ -55,6 +55,7 @@ public sealed class McpGuardEngine : IAsyncDisposable
         Credentials = credentials ?? new GuardCredentialRegistry(options.Credentials.MinimumSecretLength);
         CredentialGuard = new Credentials.CredentialGuard(options, Credentials, stepUpHandler, Evidence, LoggerFactory.CreateLogger("McpGuard.Credentials"), TimeProvider);
         Evidence.AuthorityResolver = CredentialGuard.AuthorityFor;
+        Evidence.ContainsCredential = text => Credentials.Matcher.Find(text) is not null;
         KillSwitch = new GuardKillSwitch(options.Servers, OnKillSwitchChanged);
         Visibility = new ToolVisibilityStage(options);
         var stages = new List<GuardStage> { new InventoryStage(KillSwitch), Visibility };
