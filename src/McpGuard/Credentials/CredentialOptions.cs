@@ -14,7 +14,8 @@ public sealed class CredentialOptions
     /// <summary>
     /// Whether a bearer token the registry does not know, seen on a request to the server's own resource origin, is
     /// bound to that server (source <see cref="GuardCredentialSource.Observed"/>) so it can never be sent elsewhere nor
-    /// passed in tool arguments. An unknown bearer token to any other origin is always refused.
+    /// passed in tool arguments. An unknown bearer token to any other origin is always refused; with this option off, an
+    /// unknown bearer token is refused everywhere (every token must be registered or issued through <see cref="McpGuardEngine.ConfigureOAuth"/>).
     /// </summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool BindObservedBearerTokens { get; set; } = true;

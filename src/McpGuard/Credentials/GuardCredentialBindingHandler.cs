@@ -82,7 +82,9 @@ public sealed class GuardCredentialBindingHandler : DelegatingHandler
                 if (!string.Equals(origin, Origin, StringComparison.Ordinal) || !_guard.Options.BindObservedBearerTokens || token.Length < _guard.Registry.MinimumSecretLength)
                 {
                     throw await _guard.BlockAsync(ServerName, GuardCredentialRuleIds.AudienceMismatch,
-                        $"A bearer token the host did not bind was about to be sent to {origin}, which is not the origin of server '{ServerName}' ({Origin}).",
+                        string.Equals(origin, Origin, StringComparison.Ordinal)
+                            ? $"A bearer token the host did not register was about to be sent to server '{ServerName}' ({Origin}), and binding observed tokens is off or the token is too short."
+                            : $"A bearer token the host did not bind was about to be sent to {origin}, which is not the origin of server '{ServerName}' ({Origin}).",
                         Redact(uri), null, new JsonObject { ["credentialFingerprint"] = GuardCredential.ComputeFingerprint(token), ["origin"] = origin }).ConfigureAwait(false);
                 }
 
