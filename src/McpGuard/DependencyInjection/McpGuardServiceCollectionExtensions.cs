@@ -36,6 +36,16 @@ public static class McpGuardServiceCollectionExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var registry = new GuardCredentialRegistry(sp.GetRequiredService<IOptions<McpGuardOptions>>().Value.Credentials.MinimumSecretLength);
+            foreach (CredentialRegistration c in sp.GetServices<CredentialRegistration>())
+            {
+                registry.Add(c.Label, c.Resource, c.Secret, c.Scopes, c.ServerName);
+            }
+
+            return registry;
+        });
         services.TryAddSingleton(sp => new McpGuardEngine(
             sp.GetRequiredService<IOptions<McpGuardOptions>>().Value,
             sp.GetServices<IToolCallPolicy>(),
@@ -46,7 +56,9 @@ public static class McpGuardServiceCollectionExtensions
             sp.GetService<IPinStore>(),
             sp.GetService<ICatalogChangeApprovalHandler>(),
             sp.GetServices<IInjectionDetector>(),
-            sp.GetService<IElicitationApprovalHandler>()));
+            sp.GetService<IElicitationApprovalHandler>(),
+            sp.GetRequiredService<GuardCredentialRegistry>(),
+            sp.GetService<IScopeStepUpApprovalHandler>()));
         return new McpGuardBuilder(services);
     }
 
@@ -193,6 +205,50 @@ public static class McpGuardServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IElicitationApprovalHandler>(new DelegateElicitationApprovalHandler(handler)));
         return builder;
     }
+
+    /// <summary>Registers a static credential the host holds (API key or bearer token), bound to the resource it was issued for. See <see cref="GuardCredentialRegistry.Add"/>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="label">The host's label, e.g. <c>crm:read-only</c> (evidence shows it; never the secret).</param>
+    /// <param name="resource">The resource (MCP server URI) it was issued for (RFC 8707).</param>
+    /// <param name="secret">The secret value; read it from a secret store, not from a configuration file.</param>
+    /// <param name="scopes">The scopes it carries.</param>
+    /// <param name="serverName">Optionally, the only server whose handler may send it.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddCredential(this IMcpGuardBuilder builder, string label, Uri resource, string secret, IEnumerable<string>? scopes = null, string? serverName = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(label);
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(secret);
+        builder.Services.AddSingleton(new CredentialRegistration(label, resource, secret, [.. scopes ?? []], serverName));
+        return builder;
+    }
+
+    /// <summary>Sets the scope step-up approval handler type (singleton); replaces an earlier one.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddScopeStepUpApprovalHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(this IMcpGuardBuilder builder)
+        where THandler : class, IScopeStepUpApprovalHandler
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IScopeStepUpApprovalHandler, THandler>());
+        return builder;
+    }
+
+    /// <summary>Sets the scope step-up approval handler from a delegate; replaces an earlier one. Without a handler every step-up is refused.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="handler">Answers one step-up request.</param>
+    /// <returns>The builder.</returns>
+    public static IMcpGuardBuilder AddScopeStepUpApprovalHandler(this IMcpGuardBuilder builder, Func<ScopeStepUpRequest, CancellationToken, ValueTask<ScopeStepUpResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(handler);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IScopeStepUpApprovalHandler>(new DelegateScopeStepUpApprovalHandler(handler)));
+        return builder;
+    }
+
+    private sealed record CredentialRegistration(string Label, Uri Resource, string Secret, string[] Scopes, string? ServerName);
 
     private sealed class McpGuardBuilder(IServiceCollection services) : IMcpGuardBuilder
     {

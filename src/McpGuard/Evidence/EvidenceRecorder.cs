@@ -30,6 +30,12 @@ internal sealed class EvidenceRecorder
 
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>Resolves the authority (credential label and scopes actually used) for a session; set by the engine's credential controls.</summary>
+    internal Func<GuardSessionInfo, AuthorityEvidence?>? AuthorityResolver { get; set; }
+
+    /// <summary>Whether a text contains a credential the host holds; such property names are redacted from argument shapes and such arguments are never recorded raw.</summary>
+    internal Func<string, bool>? ContainsCredential { get; set; }
+
     public bool HasSinks => _sinks.Length > 0 || _options.LogEvents;
 
     public GuardEvidence Create(GuardEvidenceKind kind, GuardSessionInfo? session) => new()
@@ -45,7 +51,9 @@ internal sealed class EvidenceRecorder
         ServerReportedVersion = session?.ServerIdentity?.Version,
         ProtocolVersion = session?.ServerIdentity?.ProtocolVersion,
         Endpoint = session?.Endpoint,
-        Authority = session?.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
+        Authority = session is null ? null
+            : AuthorityResolver is { } resolve ? resolve(session)
+            : session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
     };
 
     /// <summary>
@@ -66,8 +74,8 @@ internal sealed class EvidenceRecorder
     public ArgumentEvidence DescribeArguments(ToolCallContext call) => new(
         call.ArgumentsSha256,
         call.ArgumentsSize,
-        Shape(call.Arguments, 0),
-        _options.IncludeRawArguments ? JsonNode.Parse(call.ArgumentsCanonical) : null);
+        Shape(call.Arguments, 0, ContainsCredential),
+        _options.IncludeRawArguments && ContainsCredential?.Invoke(System.Text.Encoding.UTF8.GetString(call.ArgumentsCanonical)) != true ? JsonNode.Parse(call.ArgumentsCanonical) : null);
 
     /// <summary>Writes to every sink. Returns <see langword="false"/> if any sink failed.</summary>
     public async ValueTask<bool> WriteAsync(GuardEvidence evidence, CancellationToken cancellationToken = default)
@@ -100,7 +108,7 @@ internal sealed class EvidenceRecorder
         return ok;
     }
 
-    internal static JsonNode? Shape(JsonElement element, int depth)
+    internal static JsonNode? Shape(JsonElement element, int depth, Func<string, bool>? redactName = null)
     {
         if (depth >= MaxShapeDepth)
         {
@@ -119,7 +127,8 @@ internal sealed class EvidenceRecorder
                         continue;
                     }
 
-                    obj[property.Name] = Shape(property.Value, depth + 1);
+                    string name = redactName?.Invoke(property.Name) == true ? "<credential redacted " + members.ToString(CultureInfo.InvariantCulture) + ">" : property.Name;
+                    obj[name] = Shape(property.Value, depth + 1, redactName);
                 }
 
                 if (members > MaxShapeMembers)
@@ -135,7 +144,7 @@ internal sealed class EvidenceRecorder
                 {
                     if (items++ < MaxShapeItems)
                     {
-                        array.Add(Shape(item, depth + 1));
+                        array.Add(Shape(item, depth + 1, redactName));
                     }
                 }
 

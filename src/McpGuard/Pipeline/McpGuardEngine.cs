@@ -32,7 +32,9 @@ public sealed class McpGuardEngine : IAsyncDisposable
         IPinStore? pinStore = null,
         ICatalogChangeApprovalHandler? catalogReviewer = null,
         IEnumerable<IInjectionDetector>? detectors = null,
-        IElicitationApprovalHandler? elicitationApprover = null)
+        IElicitationApprovalHandler? elicitationApprover = null,
+        GuardCredentialRegistry? credentials = null,
+        IScopeStepUpApprovalHandler? stepUpHandler = null)
     {
         McpGuardOptionsValidator.ThrowIfInvalid(options);
         Options = options;
@@ -51,6 +53,10 @@ public sealed class McpGuardEngine : IAsyncDisposable
         }
 
         Evidence = new EvidenceRecorder([.. allSinks], options.Evidence, LoggerFactory.CreateLogger("McpGuard.Evidence"), TimeProvider);
+        Credentials = credentials ?? new GuardCredentialRegistry(options.Credentials.MinimumSecretLength);
+        CredentialGuard = new Credentials.CredentialGuard(options, Credentials, stepUpHandler, Evidence, LoggerFactory.CreateLogger("McpGuard.Credentials"), TimeProvider);
+        Evidence.AuthorityResolver = CredentialGuard.AuthorityFor;
+        Evidence.ContainsCredential = text => Credentials.Matcher.Find(text) is not null;
         KillSwitch = new GuardKillSwitch(options.Servers, OnKillSwitchChanged);
         Visibility = new ToolVisibilityStage(options);
         var stages = new List<GuardStage> { new InventoryStage(KillSwitch), Visibility };
@@ -62,6 +68,10 @@ public sealed class McpGuardEngine : IAsyncDisposable
         }
 
         stages.Add(new ArgumentConstraintStage(options));
+        if (options.Credentials.PreventPassthrough)
+        {
+            stages.Add(new Credentials.CredentialPassthroughStage(Credentials));
+        }
         if (options.Isolation.Enabled)
         {
             stages.Add(new McpGuard.Isolation.IsolationStage());
@@ -76,6 +86,9 @@ public sealed class McpGuardEngine : IAsyncDisposable
 
     /// <summary>The runtime kill switch for servers and tools.</summary>
     public GuardKillSwitch KillSwitch { get; }
+
+    /// <summary>The credentials the host holds, each bound to its resource (audience); register static API keys and bearer tokens here. Tokens the SDK's OAuth flow obtains are added by <see cref="ConfigureOAuth"/> and the binding handler.</summary>
+    public GuardCredentialRegistry Credentials { get; }
 
     /// <summary>The absolute path of the JSON Lines evidence file, if <see cref="EvidenceOptions.JsonLinesPath"/> is set.</summary>
     public string? EvidencePath { get; }
@@ -104,6 +117,60 @@ public sealed class McpGuardEngine : IAsyncDisposable
     internal Isolation.ContentIsolation Isolation { get; }
 
     internal ServerRequests.ServerRequestGuard ServerRequests { get; }
+    internal Credentials.CredentialGuard CredentialGuard { get; }
+
+    /// <summary>
+    /// Creates the credential binding handler for one server: put it in the <see cref="HttpClient"/> given to the SDK's
+    /// <c>HttpClientTransport</c> for that server only. See <see cref="GuardCredentialBindingHandler"/>.
+    /// </summary>
+    /// <param name="serverName">Registration name.</param>
+    /// <param name="resource">The server's URL (its canonical URI is the audience, RFC 8707); <see langword="null"/> uses <see cref="GuardAuthorityOptions.Resource"/>.</param>
+    /// <param name="innerHandler">The next handler; <see langword="null"/> leaves <see cref="DelegatingHandler.InnerHandler"/> unset for a handler chain to fill (e.g. a slot inside a redirect follower). For standalone use pass <c>new SocketsHttpHandler { AllowAutoRedirect = false }</c>.</param>
+    /// <returns>A new handler; one per server, never shared.</returns>
+    /// <exception cref="McpGuardConnectionRefusedException">The server is not registered.</exception>
+    /// <exception cref="InvalidOperationException">No resource URI was given or configured.</exception>
+    public GuardCredentialBindingHandler CreateCredentialBindingHandler(string serverName, Uri? resource = null, HttpMessageHandler? innerHandler = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serverName);
+        RequireRegistered(serverName);
+        var handler = new GuardCredentialBindingHandler(CredentialGuard, serverName, CredentialGuard.ResolveResource(serverName, resource));
+        if (innerHandler is not null)
+        {
+            handler.InnerHandler = innerHandler;
+        }
+
+        return handler;
+    }
+
+    /// <summary>
+    /// Applies the guard to the SDK's OAuth client options for one server: tokens it obtains are bound to the server's
+    /// resource (a <see cref="GuardTokenCache"/> around <see cref="ModelContextProtocol.Authentication.ClientOAuthOptions.TokenCache"/>),
+    /// the scopes it may request are limited to <see cref="GuardAuthorityOptions.Scopes"/> plus approved step-ups
+    /// (<see cref="ModelContextProtocol.Authentication.ClientOAuthOptions.ScopeSelector"/>), and, when an
+    /// <see cref="ModelContextProtocol.Authentication.ClientOAuthOptions.AuthorizationCallbackHandler"/> is set, an
+    /// authorization request for another resource or for more scopes is refused before the user sees it.
+    /// </summary>
+    /// <param name="serverName">Registration name.</param>
+    /// <param name="options">The options to change in place (one instance per server).</param>
+    /// <param name="resource">The server's URL; <see langword="null"/> uses <see cref="GuardAuthorityOptions.Resource"/>.</param>
+    /// <returns><paramref name="options"/>.</returns>
+    /// <exception cref="McpGuardConnectionRefusedException">The server is not registered.</exception>
+    /// <exception cref="InvalidOperationException">No resource URI was given or configured.</exception>
+    public ModelContextProtocol.Authentication.ClientOAuthOptions ConfigureOAuth(string serverName, ModelContextProtocol.Authentication.ClientOAuthOptions options, Uri? resource = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serverName);
+        ArgumentNullException.ThrowIfNull(options);
+        RequireRegistered(serverName);
+        return OAuthConfigurator.Configure(CredentialGuard, serverName, CredentialGuard.ResolveResource(serverName, resource), options);
+    }
+
+    private void RequireRegistered(string serverName)
+    {
+        if (!Options.Servers.ContainsKey(serverName))
+        {
+            throw new McpGuardConnectionRefusedException(GuardDecision.Deny("The server is not registered with the guard.", "server.unregistered"), serverName);
+        }
+    }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>

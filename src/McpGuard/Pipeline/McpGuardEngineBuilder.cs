@@ -18,6 +18,8 @@ public sealed class McpGuardEngineBuilder
     private IPinStore? _pinStore;
     private ICatalogChangeApprovalHandler? _catalogReviewer;
     private IElicitationApprovalHandler? _elicitationApprover;
+    private IScopeStepUpApprovalHandler? _stepUp;
+    private readonly List<Action<GuardCredentialRegistry>> _credentials = [];
 
     /// <summary>Starts a builder over <paramref name="options"/>.</summary>
     /// <param name="options">The options; validated by <see cref="Build"/>.</param>
@@ -173,9 +175,52 @@ public sealed class McpGuardEngineBuilder
         return UseElicitationApprovalHandler(new DelegateElicitationApprovalHandler(handler));
     }
 
+    /// <summary>Sets the handler asked when a server demands scopes beyond its configured list (scope step-up); without one, step-ups are refused.</summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseScopeStepUpApprovalHandler(IScopeStepUpApprovalHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _stepUp = handler;
+        return this;
+    }
+
+    /// <summary>Sets the scope step-up handler from a delegate.</summary>
+    /// <param name="handler">Answers one step-up request.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder UseScopeStepUpApprovalHandler(Func<ScopeStepUpRequest, CancellationToken, ValueTask<ScopeStepUpResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return UseScopeStepUpApprovalHandler(new DelegateScopeStepUpApprovalHandler(handler));
+    }
+
+    /// <summary>Registers a static credential the host holds (see <see cref="GuardCredentialRegistry.Add"/>).</summary>
+    /// <param name="label">The host's label.</param>
+    /// <param name="resource">The resource (MCP server URI) it was issued for.</param>
+    /// <param name="secret">The secret value.</param>
+    /// <param name="scopes">The scopes it carries.</param>
+    /// <param name="serverName">Optionally, the only server whose handler may send it.</param>
+    /// <returns>This builder.</returns>
+    public McpGuardEngineBuilder AddCredential(string label, Uri resource, string secret, IEnumerable<string>? scopes = null, string? serverName = null)
+    {
+        string[] scopeList = [.. scopes ?? []];
+        _credentials.Add(r => r.Add(label, resource, secret, scopeList, serverName));
+        return this;
+    }
+
     /// <summary>Validates the options and builds the engine.</summary>
     /// <returns>The engine.</returns>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid; the message says what to change.</exception>
     /// <exception cref="McpGuardPinStoreException">Pinning is enabled and the lock file is corrupt or hand-edited.</exception>
-    public McpGuardEngine Build() => new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer, _detectors, _elicitationApprover);
+    /// <exception cref="ArgumentException">A credential added with <see cref="AddCredential"/> is invalid.</exception>
+    public McpGuardEngine Build()
+    {
+        var registry = new GuardCredentialRegistry(Options.Credentials.MinimumSecretLength);
+        foreach (Action<GuardCredentialRegistry> add in _credentials)
+        {
+            add(registry);
+        }
+
+        return new(Options, _policies, _approval, _sinks, _loggerFactory, _timeProvider, _pinStore, _catalogReviewer, _detectors, _elicitationApprover, registry, _stepUp);
+    }
 }

@@ -75,6 +75,9 @@ public sealed class McpGuardOptions
 
     /// <summary>Untrusted content isolation: sanitizer, injection detection and reactions for results, resources, prompts and tool metadata; on by default.</summary>
     public IsolationOptions Isolation { get; } = new();
+
+    /// <summary>Credential controls: audience binding, token passthrough prevention, scope minimization (see <c>docs/credentials.md</c>).</summary>
+    public CredentialOptions Credentials { get; } = new();
 }
 
 /// <summary>Options of the approval stage: how the host's <see cref="IToolApprovalHandler"/> is called.</summary>

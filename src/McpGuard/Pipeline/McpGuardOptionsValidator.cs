@@ -31,6 +31,7 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
         Range(failures, "McpGuard:MaxToolDefinitionBytes", o.MaxToolDefinitionBytes, 1024, 64 * 1024 * 1024);
         Range(failures, "McpGuard:MaxArgumentBytes", o.MaxArgumentBytes, 1, 256 * 1024 * 1024);
         Range(failures, "McpGuard:MaxCatalogPages", o.MaxCatalogPages, 1, 10_000);
+        Range(failures, "McpGuard:Credentials:MinimumSecretLength", o.Credentials.MinimumSecretLength, 6, 4096);
         if (o.CatalogRefreshTimeout < TimeSpan.FromMilliseconds(100) || o.CatalogRefreshTimeout > TimeSpan.FromMinutes(10))
         {
             failures.Add($"McpGuard:CatalogRefreshTimeout is {o.CatalogRefreshTimeout}; set it between 00:00:00.1 and 00:10:00.");
@@ -71,6 +72,10 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             }
 
             ValidateServerRequests(failures, prefix, server);
+            if (server.Authority.Resource is { } resource && (!resource.IsAbsoluteUri || !CanonicalResource.IsHttp(resource)))
+            {
+                failures.Add($"{prefix}:Authority:Resource must be an absolute http or https URI (the server's canonical URI, RFC 8707).");
+            }
 
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {

@@ -90,6 +90,10 @@ public sealed class GuardAuthorityOptions
     /// <summary>Host-defined label of the credential, e.g. <c>github-app:read-only</c>; <see langword="null"/> when the server gets no credential.</summary>
     public string? CredentialLabel { get; set; }
 
-    /// <summary>Scopes the credential carries.</summary>
+    /// <summary>Scopes the credential carries; for OAuth, the scopes the guard lets the client request (scope minimization); a server demanding more goes to the <see cref="IScopeStepUpApprovalHandler"/>.</summary>
     public List<string> Scopes { get; } = [];
+
+    /// <summary>The canonical URI of the server (RFC 8707 resource indicator; MCP "Canonical Server URI"), e.g. <c>https://mcp.example.com/mcp</c>: the audience its credentials are bound to. Used by the credential binding handler when no URI is passed.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public Uri? Resource { get; set; }
 }

@@ -292,7 +292,7 @@ public sealed class McpGuardServiceCollectionExtensionsTests
 
         string[] stages = [.. provider.GetRequiredService<McpGuardEngine>().Pipeline.Stages.Select(s => s.Name)];
 
-        Assert.Equal(["inventory", "visibility", "arguments", "isolation", "policy:MarkerPolicy"], stages);
+        Assert.Equal(["inventory", "visibility", "arguments", "credential-passthrough", "isolation", "policy:MarkerPolicy"], stages);
     }
 
     private static InProcessServer EchoServer() => InProcessServer.Start(
