@@ -51,6 +51,9 @@ public enum GuardEvidenceKind
 
     /// <summary>A session was tainted by flagged content, with the provenance (which call).</summary>
     SessionTainted,
+
+    /// <summary>McpGuard started a local (stdio) server: the exact command line (<see cref="GuardEvidence.Endpoint"/>), whether and how it is sandboxed, and the names (never the values) of its environment variables.</summary>
+    ServerLaunched,
 }
 
 /// <summary>

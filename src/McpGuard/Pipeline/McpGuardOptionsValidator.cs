@@ -70,6 +70,8 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
                 failures.Add($"{prefix}:Stdio:Command is empty; set the executable to launch.");
             }
 
+            server.Stdio?.Validate($"{prefix}:Stdio", failures);
+
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {
                 string toolPrefix = $"{prefix}:Tools:{toolName}";
