@@ -41,6 +41,11 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
             Row(sb, "credential", s.CredentialLabel is null ? "none" : s.CredentialLabel + (s.Scopes.Count > 0 ? " (scopes: " + string.Join(' ', s.Scopes) + ")" : string.Empty));
             Row(sb, "default tool access", s.DefaultToolAccess);
             Row(sb, "last change", s.LastChange);
+            if (s.Sandbox is not null && s.Endpoint is not null)
+            {
+                // The table cell is shortened; a launched server's exact command line is shown whole (host-configured, quoted).
+                sb.Append("\nCommand line:\n\n```\n").Append(s.Endpoint.ReplaceLineEndings(" ")).Append("\n```\n");
+            }
             if (s.Items.Count == 0)
             {
                 sb.Append("\nNo pinned items.\n");

@@ -70,6 +70,18 @@ public sealed class StdioEnvironmentTests
     }
 
     [Fact]
+    public void BuildEnvironment_NoParentGiven_HostProcessBaselineOnly()
+    {
+        var stdio = new StdioLaunchOptions { Command = "node" };
+
+        Dictionary<string, string?> env = stdio.BuildEnvironment();
+
+        Assert.All(env.Keys, k => Assert.Contains(k, StdioLaunchOptions.BaselineVariables));
+        Assert.Equal(Environment.GetEnvironmentVariable("PATH"), env["PATH"]);
+        Assert.True(Environment.GetEnvironmentVariables().Count > env.Count);
+    }
+
+    [Fact]
     public void BuildEnvironment_GlobGrantStar_NoSecretLookingVariable()
     {
         var stdio = new StdioLaunchOptions { Command = "node", ParentEnvironment = Parent, GrantedVariables = { "*" } };
