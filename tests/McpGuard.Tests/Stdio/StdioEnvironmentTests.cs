@@ -160,10 +160,11 @@ public sealed class StdioEnvironmentTests
     public void BuildEnvironment_ArbitraryEnvironmentAndGrants_SecretOnlyWhenGrantedByExactName()
     {
         Gen<(string[] Names, string[] Globs, string[] Exact)> cases =
-            from names in Gen.ArrayOf(Names)
-            from globs in Gen.ArrayOf(Globs)
-            from exact in Gen.ArrayOf(Names)
-            select (names, globs, exact);
+            from names in Gen.Choose(0, 24).SelectMany(n => Gen.ArrayOf(Names, n))
+            from globs in Gen.Choose(0, 4).SelectMany(n => Gen.ArrayOf(Globs, n))
+            from picked in Gen.ArrayOf(Gen.Elements(true, false, false), names.Length)
+            from extra in Gen.Choose(0, 2).SelectMany(n => Gen.ArrayOf(Names, n))
+            select (names, globs, names.Where((_, i) => picked[i]).Concat(extra).ToArray());
         Prop.ForAll(cases.ToArbitrary(), c =>
         {
             var parent = c.Names.Distinct(StringComparer.Ordinal).ToDictionary(n => n, n => "v-" + n, StringComparer.Ordinal);
