@@ -44,6 +44,7 @@ internal sealed class StdioServerLauncher : IClientTransport
     /// before anything starts, then starts the process.
     /// </summary>
     /// <exception cref="McpGuardSandboxException">A required sandbox is unavailable or a granted path is missing.</exception>
+    /// <exception cref="McpGuardConnectionRefusedException">The launch could not be recorded and <see cref="EvidenceOptions.DenyWhenEvidenceFails"/> is on (rule <c>evidence.unavailable</c>).</exception>
     public async Task<ITransport> LaunchAsync(McpGuardEngine engine, GuardSessionInfo session, CancellationToken cancellationToken)
     {
         StdioLaunchPlan plan = await StdioLaunchPlanner.PrepareAsync(_options, cancellationToken).ConfigureAwait(false);
@@ -71,13 +72,21 @@ internal sealed class StdioServerLauncher : IClientTransport
             Log.LaunchingWithoutSandbox(engine.Logger, ServerName, reason);
         }
 
-        await engine.Evidence.WriteAsync(engine.Evidence.Create(GuardEvidenceKind.ServerLaunched, session) with
+        bool recorded = await engine.Evidence.WriteAsync(engine.Evidence.Create(GuardEvidenceKind.ServerLaunched, session) with
         {
             Details = plan.ToEvidenceDetails(),
             NotVerified = plan.Sandboxed
                 ? ["The sandbox confines the server's processes; what they do with the granted paths, variables and (if allowed) network is not observed."]
                 : ["The server runs without a sandbox: it can read whatever the host user can read and open network connections; only its environment is scrubbed."],
         }, CancellationToken.None).ConfigureAwait(false);
+        if (!recorded && engine.Options.Evidence.DenyWhenEvidenceFails)
+        {
+            // A process nobody can later account for is not started (fail closed, as for tool calls).
+            GuardDecision unrecorded = GuardDecision.Deny("The launch could not be recorded in evidence; the server was not started.", "evidence.unavailable");
+            Log.ConnectionRefused(engine.Logger, ServerName, unrecorded.RuleId!);
+            throw new McpGuardConnectionRefusedException(unrecorded, ServerName);
+        }
+
         return await StartAsync(plan, cancellationToken).ConfigureAwait(false);
     }
 

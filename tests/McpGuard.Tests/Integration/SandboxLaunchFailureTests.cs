@@ -83,6 +83,24 @@ public sealed class SandboxLaunchFailureTests
     }
 
     [Fact]
+    public async Task CreateClientAsync_LaunchEvidenceUnwritable_NotStarted()
+    {
+        using var dir = new TempDirectory();
+        string marker = dir.Combine("started");
+        var options = new McpGuardOptions();
+        options.Servers["untrusted"] = new GuardServerOptions { Stdio = MarkerCommand(marker) };
+        await using McpGuardEngine engine = new McpGuardEngineBuilder(options)
+            .AddEvidenceSink((_, _) => throw new IOException("evidence disk full"))
+            .Build();
+        using var cts = new CancellationTokenSource(GuardedNpmServer.Timeout);
+
+        McpGuardConnectionRefusedException error = await Assert.ThrowsAsync<McpGuardConnectionRefusedException>(() => engine.CreateClientAsync("untrusted", cancellationToken: cts.Token));
+
+        Assert.Equal("evidence.unavailable", error.Decision?.RuleId);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
     public async Task CreateClientAsync_PreferredAndBubblewrapMissing_RunsWithoutSandboxAndSaysWhy()
     {
         using var dir = new TempDirectory();
