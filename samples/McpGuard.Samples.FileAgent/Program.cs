@@ -64,7 +64,19 @@ services.AddMcpGuard(guard =>
 
             // Launched by McpGuard over stdio. The child does NOT inherit the host's environment: it gets only PATH,
             // locale, time zone and temp directory (StdioLaunchOptions.BaselineVariables) - no tokens, no cloud keys.
-            Stdio = new StdioLaunchOptions { Command = node, Arguments = { serverEntry, sandbox.Root } },
+            // On Linux with bubblewrap it also runs in a sandbox (docs/sandbox.md): it sees only its own code (read-only)
+            // and the agent's directory, and has no network. Preferred: without bubblewrap it runs unsandboxed and says so.
+            Stdio = new StdioLaunchOptions
+            {
+                Command = node,
+                Arguments = { serverEntry, sandbox.Root },
+                Sandbox =
+                {
+                    Mode = StdioSandboxMode.Preferred,
+                    ReadOnlyPaths = { Path.GetFullPath(Path.Combine(Path.GetDirectoryName(serverEntry)!, "..", "..", "..")) }, // node_modules
+                    ReadWritePaths = { sandbox.Root },
+                },
+            },
 
             Owner = "samples",
         };
@@ -105,6 +117,8 @@ catch (McpGuardConnectionRefusedException ex)
     Console.Error.WriteLine($"evidence: {evidencePath}");
     return 3;
 }
+
+Console.WriteLine("server sandbox: " + engine.GetInventory().Servers.Single(s => s.Name == "filesystem").Sandbox);
 
 int exitCode;
 await using (client)

@@ -12,7 +12,6 @@ Directory.CreateDirectory(workDir);
 var planned = new Dictionary<char, string>
 {
     ['C'] = "SSRF through OAuth metadata discovery (planned: transport and process boundaries issue)",
-    ['D'] = "local server reads secrets and the disk (planned: transport and process boundaries issue)",
 };
 
 char[] letters = which == "ALL" ? ['A', 'B', 'C', 'D', 'E'] : [which[0]];
@@ -40,6 +39,17 @@ foreach (char letter in letters)
         catch (Exception ex)
         {
             result = new ScenarioResult('B', "token passthrough to another audience", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
+        }
+    }
+    else if (letter == 'D')
+    {
+        try
+        {
+            result = await ScenarioD.RunAsync(workDir);
+        }
+        catch (Exception ex)
+        {
+            result = new ScenarioResult('D', "local server from a random repository reads secrets and the disk", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
         }
     }
     else if (letter == 'E')

@@ -28,4 +28,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "McpGuard kill switch: {Target} is now {State}")]
     public static partial void KillSwitch(ILogger logger, string target, string state);
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "McpGuard: launching server {ServerName} in a sandbox: {CommandLine}")]
+    public static partial void LaunchingSandboxed(ILogger logger, string serverName, string commandLine);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "McpGuard: launching server {ServerName} WITHOUT a sandbox (Sandbox:Mode = Preferred): {Reason}")]
+    public static partial void LaunchingWithoutSandbox(ILogger logger, string serverName, string reason);
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Error, Message = "McpGuard: server {ServerName} not started: {Reason}")]
+    public static partial void SandboxUnavailable(ILogger logger, string serverName, string reason);
 }

@@ -57,11 +57,14 @@ public enum GuardEvidenceKind
 
     /// <summary>How the client answered a server-to-client request: roots kept and dropped, elicitation action and field names (never the values), sampling model and size.</summary>
     ServerRequestOutcome,
+
     /// <summary>An HTTP request was refused because a credential would have left the origin or server it is bound to (label and fingerprint only).</summary>
     CredentialBlocked,
 
     /// <summary>A server demanded scopes beyond the configured list (scope step-up), with the approval record.</summary>
     ScopeStepUp,
+    /// <summary>McpGuard started a local (stdio) server: the exact command line (<see cref="GuardEvidence.Endpoint"/>), whether and how it is sandboxed, and the names (never the values) of its environment variables.</summary>
+    ServerLaunched,
 }
 
 /// <summary>

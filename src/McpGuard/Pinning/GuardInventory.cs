@@ -31,11 +31,21 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
             sb.Append("| | |\n|---|---|\n");
             Row(sb, "owner", s.Owner);
             Row(sb, "reached by", s.Endpoint is null ? null : "`" + s.Endpoint.Replace("`", "'", StringComparison.Ordinal) + "`");
+            if (s.Sandbox is not null)
+            {
+                Row(sb, "sandbox", s.Sandbox);
+            }
+
             Row(sb, "expected identity", Join(s.ExpectedName, s.ExpectedVersion));
             Row(sb, "pinned identity", Join(s.PinnedName, s.PinnedVersion));
             Row(sb, "credential", s.CredentialLabel is null ? "none" : s.CredentialLabel + (s.Scopes.Count > 0 ? " (scopes: " + string.Join(' ', s.Scopes) + ")" : string.Empty));
             Row(sb, "default tool access", s.DefaultToolAccess);
             Row(sb, "last change", s.LastChange);
+            if (s.Sandbox is not null && s.Endpoint is not null)
+            {
+                // The table cell is shortened; a launched server's exact command line is shown whole (host-configured, quoted).
+                sb.Append("\nCommand line:\n\n```\n").Append(s.Endpoint.ReplaceLineEndings(" ")).Append("\n```\n");
+            }
             if (s.Items.Count == 0)
             {
                 sb.Append("\nNo pinned items.\n");
@@ -112,11 +122,12 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
                 }
             }
 
+            Stdio.StdioLaunchPlan? launch = options.Stdio is { } stdio ? Stdio.StdioLaunchPlanner.Plan(stdio) : null;
             servers.Add(new InventoryServer(
                 name,
                 !engine.KillSwitch.IsServerDisabled(name),
                 options.Owner,
-                options.Stdio?.ToCommandLine() ?? pinned?.Endpoint,
+                launch?.CommandLine ?? pinned?.Endpoint,
                 options.ExpectedName,
                 options.ExpectedVersion,
                 pinned?.ReportedName,
@@ -125,7 +136,8 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
                 [.. options.Authority.Scopes],
                 (options.DefaultToolAccess ?? engine.Options.DefaultToolAccess).ToString(),
                 last is null ? null : $"{last.Value.ToString("u", CultureInfo.InvariantCulture)} by {lastBy}",
-                items));
+                items,
+                launch?.Summary));
         }
 
         return new GuardInventory(engine.TimeProvider.GetUtcNow(), servers);
@@ -185,7 +197,7 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
 /// <param name="Name">Registration name.</param>
 /// <param name="Enabled">Whether the kill switch allows it.</param>
 /// <param name="Owner">Host-supplied owner.</param>
-/// <param name="Endpoint">Exact stdio command line or URL.</param>
+/// <param name="Endpoint">Exact stdio command line (for a sandboxed server: <c>bwrap</c>, its arguments, then the server's command) or URL.</param>
 /// <param name="ExpectedName">Identity pin from the registration.</param>
 /// <param name="ExpectedVersion">Version pin from the registration.</param>
 /// <param name="PinnedName">Name the server reported when its catalog was pinned.</param>
@@ -195,9 +207,10 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
 /// <param name="DefaultToolAccess">Access for unconfigured tools.</param>
 /// <param name="LastChange">When the catalog pin last changed and who approved it.</param>
 /// <param name="Items">Pinned items.</param>
+/// <param name="Sandbox">For a stdio server: whether and how it is sandboxed (mode, bubblewrap, network, granted paths), or why not; <see langword="null"/> for other transports.</param>
 public sealed record InventoryServer(
     string Name, bool Enabled, string? Owner, string? Endpoint, string? ExpectedName, string? ExpectedVersion, string? PinnedName, string? PinnedVersion,
-    string? CredentialLabel, IReadOnlyList<string> Scopes, string DefaultToolAccess, string? LastChange, IReadOnlyList<InventoryItem> Items);
+    string? CredentialLabel, IReadOnlyList<string> Scopes, string DefaultToolAccess, string? LastChange, IReadOnlyList<InventoryItem> Items, string? Sandbox = null);
 
 /// <summary>One pinned item in a <see cref="GuardInventory"/>.</summary>
 /// <param name="Kind">Tool, prompt or resource template.</param>

@@ -34,8 +34,8 @@ public sealed class GuardSessionInfo
     /// <summary>The agent and user acting through this connection.</summary>
     public GuardPrincipal Principal { get; }
 
-    /// <summary>How the server is reached: the exact stdio command line, a URL, or the inner transport's name.</summary>
-    public string Endpoint { get; }
+    /// <summary>How the server is reached: the exact stdio command line (for a sandboxed server, <c>bwrap</c> and its arguments in front), a URL, or the inner transport's name.</summary>
+    public string Endpoint { get; internal set; }
 
     /// <summary>When the session started (engine <see cref="TimeProvider"/>).</summary>
     public DateTimeOffset StartedAt { get; }

@@ -187,7 +187,12 @@ public sealed class McpGuardEngine : IAsyncDisposable
         return new GuardedClientTransport(this, inner, serverName, principal ?? GuardPrincipal.Anonymous, endpoint ?? inner.Name);
     }
 
-    /// <summary>Creates the guarded stdio transport for a registration with <see cref="GuardServerOptions.Stdio"/> settings: scrubbed environment, exact command line recorded.</summary>
+    /// <summary>
+    /// Creates the guarded stdio transport for a registration with <see cref="GuardServerOptions.Stdio"/> settings: scrubbed
+    /// environment, the sandbox of <see cref="StdioLaunchOptions.Sandbox"/>, the exact command line recorded. The process
+    /// starts when the transport connects; a required sandbox that is unavailable makes the connection fail with
+    /// <see cref="McpGuardSandboxException"/> before anything starts.
+    /// </summary>
     /// <param name="serverName">Registration name.</param>
     /// <param name="principal">The acting agent and user.</param>
     /// <returns>The guarded transport.</returns>
@@ -203,18 +208,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
 
         StdioLaunchOptions stdio = registration.Stdio
             ?? throw new InvalidOperationException($"Server '{serverName}' has no Stdio launch settings; wrap your own transport with WrapTransport instead.");
-        var inner = new StdioClientTransport(
-            new StdioClientTransportOptions
-            {
-                Name = serverName,
-                Command = stdio.Command,
-                Arguments = [.. stdio.Arguments],
-                WorkingDirectory = stdio.WorkingDirectory,
-                InheritEnvironmentVariables = false,
-                EnvironmentVariables = stdio.BuildEnvironment(Environment.GetEnvironmentVariables()),
-            },
-            LoggerFactory);
-        return WrapTransport(inner, serverName, principal, stdio.ToCommandLine());
+        var launcher = new Stdio.StdioServerLauncher(serverName, stdio, LoggerFactory);
+        return WrapTransport(launcher, serverName, principal, launcher.PlannedLaunch().CommandLine);
     }
 
     /// <summary>Connects a guarded <see cref="McpClient"/> to a registered stdio server in one call.</summary>
@@ -224,6 +219,7 @@ public sealed class McpGuardEngine : IAsyncDisposable
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The connected client. Dispose it to stop the server.</returns>
     /// <exception cref="McpGuardConnectionRefusedException">The server is not registered, is disabled, or reported an identity that does not match its registration.</exception>
+    /// <exception cref="McpGuardSandboxException">The registration requires a sandbox that is unavailable, or a granted path is missing; the server was not started.</exception>
     /// <exception cref="InvalidOperationException">The registration has no stdio launch settings.</exception>
     public Task<McpClient> CreateClientAsync(string serverName, GuardPrincipal? principal = null, McpClientOptions? clientOptions = null, CancellationToken cancellationToken = default) =>
         ConnectAsync(CreateTransport(serverName, principal), clientOptions, cancellationToken);

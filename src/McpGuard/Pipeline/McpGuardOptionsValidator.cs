@@ -76,6 +76,7 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             {
                 failures.Add($"{prefix}:Authority:Resource must be an absolute http or https URI (the server's canonical URI, RFC 8707).");
             }
+            server.Stdio?.Validate($"{prefix}:Stdio", failures);
 
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {

@@ -46,6 +46,7 @@ public sealed class GuardedClientTransport : IClientTransport
 
     /// <inheritdoc />
     /// <exception cref="McpGuardConnectionRefusedException">The server is not registered or is disabled.</exception>
+    /// <exception cref="McpGuardSandboxException">The server's registration requires a sandbox that is unavailable (only for servers the engine launches).</exception>
     public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default)
     {
         _engine.Options.Servers.TryGetValue(ServerName, out GuardServerOptions? registration);
@@ -69,7 +70,10 @@ public sealed class GuardedClientTransport : IClientTransport
             throw new McpGuardConnectionRefusedException(refusal, ServerName);
         }
 
-        ITransport inner = await _inner.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        // A server McpGuard launches itself records its exact command line (and a refused sandbox) against this session.
+        ITransport inner = _inner is Stdio.StdioServerLauncher launcher
+            ? await launcher.LaunchAsync(_engine, session, cancellationToken).ConfigureAwait(false)
+            : await _inner.ConnectAsync(cancellationToken).ConfigureAwait(false);
         var guarded = new Transport.GuardedTransport(_engine, inner, session);
         _lastSession = session;
         _lastTransport = guarded;

@@ -5,7 +5,7 @@ using ModelContextProtocol.Protocol;
 namespace McpGuard.Tests.Integration;
 
 /// <summary>
-/// Launches the real <c>server-everything</c> while the host process holds a canary secret, a granted variable and an
+/// Launches the real <c>server-everything</c> while its parent environment holds a canary secret, a granted variable and an
 /// explicit one; <c>get-env</c> (allowed here) reports the child's whole environment.
 /// </summary>
 public sealed class EverythingEnvironmentFixture : IAsyncLifetime
@@ -30,28 +30,19 @@ public sealed class EverythingEnvironmentFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string? previousCanary = Environment.GetEnvironmentVariable(CanaryName);
-        string? previousGranted = Environment.GetEnvironmentVariable(GrantedName);
-        Environment.SetEnvironmentVariable(CanaryName, CanaryValue);
-        Environment.SetEnvironmentVariable(GrantedName, GrantedValue);
-        try
-        {
-            StdioLaunchOptions stdio = NpmMcpServers.Everything();
-            stdio.GrantedVariables.Add(GrantedName);
-            stdio.Environment[ExplicitName] = ExplicitValue;
-            await using GuardedNpmServer server = await GuardedNpmServer.StartAsync(
-                "everything-env",
-                stdio,
-                s => s.Tools["get-env"] = new GuardToolOptions { Access = ToolAccess.Allow });
-            GetEnvResult = await server.CallToolAsync("get-env");
-            ServerEnvironment = string.Concat(GetEnvResult.Content.OfType<TextContentBlock>().Select(t => t.Text));
-            ServerVariables = JsonSerializer.Deserialize<Dictionary<string, string>>(ServerEnvironment) ?? [];
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(CanaryName, previousCanary);
-            Environment.SetEnvironmentVariable(GrantedName, previousGranted);
-        }
+        // The canary and the granted variable are in the launch's parent environment only: the test process's own
+        // environment is never changed (other tests launch servers in parallel).
+        StdioLaunchOptions stdio = NpmMcpServers.Everything();
+        stdio.ParentEnvironment = SandboxedServers.HostEnvironmentWith(new Dictionary<string, string> { [CanaryName] = CanaryValue, [GrantedName] = GrantedValue });
+        stdio.GrantedVariables.Add(GrantedName);
+        stdio.Environment[ExplicitName] = ExplicitValue;
+        await using GuardedNpmServer server = await GuardedNpmServer.StartAsync(
+            "everything-env",
+            stdio,
+            s => s.Tools["get-env"] = new GuardToolOptions { Access = ToolAccess.Allow });
+        GetEnvResult = await server.CallToolAsync("get-env");
+        ServerEnvironment = string.Concat(GetEnvResult.Content.OfType<TextContentBlock>().Select(t => t.Text));
+        ServerVariables = JsonSerializer.Deserialize<Dictionary<string, string>>(ServerEnvironment) ?? [];
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
