@@ -51,6 +51,9 @@ public enum GuardEvidenceKind
 
     /// <summary>A session was tainted by flagged content, with the provenance (which call).</summary>
     SessionTainted,
+
+    /// <summary>The HTTP guard refused a request (SSRF address, scheme, redirect, metadata origin, resource mismatch, size or time limit), with the URL (no query), redirect hop, address and its class.</summary>
+    HttpRequestBlocked,
 }
 
 /// <summary>
