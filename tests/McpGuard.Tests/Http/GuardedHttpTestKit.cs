@@ -39,7 +39,7 @@ internal static class GuardedHttpTestKit
 
     public static Task Ok(HttpContext context) => context.Response.WriteAsync("ok");
 
-    public static Task Json(HttpContext context, string json)
+    public static Task JsonBody(HttpContext context, string json)
     {
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(json);
