@@ -9,11 +9,6 @@ string which = args.Length > 0 ? args[0].ToUpperInvariant() : "ALL";
 string workDir = Path.Combine(Path.GetTempPath(), "mcpguard-scenarios-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(workDir);
 
-var planned = new Dictionary<char, string>
-{
-    ['C'] = "SSRF through OAuth metadata discovery (planned: transport and process boundaries issue)",
-};
-
 char[] letters = which == "ALL" ? ['A', 'B', 'C', 'D', 'E'] : [which[0]];
 int failures = 0;
 foreach (char letter in letters)
@@ -41,6 +36,17 @@ foreach (char letter in letters)
             result = new ScenarioResult('B', "token passthrough to another audience", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
         }
     }
+    else if (letter == 'C')
+    {
+        try
+        {
+            result = await ScenarioC.RunAsync(workDir);
+        }
+        catch (Exception ex)
+        {
+            result = new ScenarioResult('C', "SSRF through OAuth metadata discovery", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
+        }
+    }
     else if (letter == 'D')
     {
         try
@@ -62,11 +68,6 @@ foreach (char letter in letters)
         {
             result = new ScenarioResult('E', "hidden instructions in a documentation result", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
         }
-    }
-    else if (planned.TryGetValue(letter, out string? what))
-    {
-        Console.WriteLine($"SCENARIO {letter} NOT IMPLEMENTED YET: {what}");
-        continue;
     }
     else
     {

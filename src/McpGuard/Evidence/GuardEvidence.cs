@@ -63,8 +63,12 @@ public enum GuardEvidenceKind
 
     /// <summary>A server demanded scopes beyond the configured list (scope step-up), with the approval record.</summary>
     ScopeStepUp,
+
     /// <summary>McpGuard started a local (stdio) server: the exact command line (<see cref="GuardEvidence.Endpoint"/>), whether and how it is sandboxed, and the names (never the values) of its environment variables.</summary>
     ServerLaunched,
+
+    /// <summary>The HTTP guard refused a request (SSRF address, scheme, redirect, metadata origin, resource mismatch, size or time limit), with the URL (no query), redirect hop, address and its class.</summary>
+    HttpRequestBlocked,
 }
 
 /// <summary>

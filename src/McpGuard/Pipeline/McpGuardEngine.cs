@@ -18,7 +18,7 @@ namespace McpGuard;
 /// Build with <see cref="McpGuardEngineBuilder"/> or resolve from DI after <c>services.AddMcpGuard(...)</c>.
 /// Thread-safe; one engine serves any number of sessions. Disposing it disposes sinks it owns (the JSON Lines file).
 /// </remarks>
-public sealed class McpGuardEngine : IAsyncDisposable
+public sealed partial class McpGuardEngine : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned;
 
@@ -229,13 +229,18 @@ public sealed class McpGuardEngine : IAsyncDisposable
     /// <param name="clientOptions">SDK client options; <see langword="null"/> for defaults.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The connected client.</returns>
-    /// <exception cref="McpGuardConnectionRefusedException">The guard refused the connection.</exception>
+    /// <exception cref="McpGuardConnectionRefusedException">The guard refused the connection (for an HTTP block, the inner exception is the <see cref="McpGuardHttpPolicyException"/>).</exception>
     public async Task<McpClient> ConnectAsync(GuardedClientTransport transport, McpClientOptions? clientOptions = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
+        transport.HttpGuard?.ResetLastBlock();
         try
         {
             return await McpClient.CreateAsync(transport, clientOptions, LoggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not McpGuardConnectionRefusedException && transport.HttpGuard?.LastBlock is { } block)
+        {
+            throw new McpGuardConnectionRefusedException(block.Decision!, transport.ServerName, block);
         }
         catch (Exception ex) when (ex is McpException or IOException or InvalidOperationException && transport.LastRefusal is { } refusal)
         {

@@ -66,6 +66,7 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
                 failures.Add("McpGuard:Servers has an empty server name; give every registration a name.");
             }
 
+            GuardHttpOptions.Validate(failures, prefix + ":Http", server.Http);
             if (server.Stdio is { } stdio && string.IsNullOrWhiteSpace(stdio.Command))
             {
                 failures.Add($"{prefix}:Stdio:Command is empty; set the executable to launch.");

@@ -19,6 +19,9 @@ public sealed class GuardServerOptions
     /// <summary>How to launch a local (stdio) server. Used by <see cref="McpGuardEngine.CreateClientAsync"/>; ignored when the host supplies its own transport.</summary>
     public StdioLaunchOptions? Stdio { get; set; }
 
+    /// <summary>The SSRF and OAuth discovery policy for a server reached over HTTP (<see cref="McpGuardEngine.CreateHttpTransport"/>, <see cref="McpGuardEngine.CreateHttpClient"/>).</summary>
+    public GuardHttpOptions Http { get; } = new();
+
     /// <summary>Access for this server's tools that <see cref="Tools"/> does not mention; <see langword="null"/> inherits <see cref="McpGuardOptions.DefaultToolAccess"/>.</summary>
     public ToolAccess? DefaultToolAccess { get; set; }
 

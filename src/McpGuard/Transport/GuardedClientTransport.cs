@@ -44,6 +44,9 @@ public sealed class GuardedClientTransport : IClientTransport
 
     internal GuardDecision? LastRefusal => _lastTransport?.Refusal;
 
+    /// <summary>The HTTP guard of a transport made by <see cref="McpGuardEngine.CreateHttpTransport"/>, for its last block.</summary>
+    internal Http.HttpGuardReporter? HttpGuard { get; init; }
+
     /// <inheritdoc />
     /// <exception cref="McpGuardConnectionRefusedException">The server is not registered or is disabled.</exception>
     /// <exception cref="McpGuardSandboxException">The server's registration requires a sandbox that is unavailable (only for servers the engine launches).</exception>

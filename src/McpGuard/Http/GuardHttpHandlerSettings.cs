@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace McpGuard;
+
+/// <summary>
+/// Run-time hooks of the guarded HTTP handler that cannot come from configuration: extra delegating handlers, a host
+/// name resolver, logging, time and (for standalone use) evidence sinks.
+/// </summary>
+/// <remarks>
+/// Handler order, outermost first: the OAuth discovery policy; <see cref="AdditionalHandlers"/> in list order; the redirect
+/// follower (validates every hop, strips <c>Authorization</c> and <c>Cookie</c> on cross-origin hops); the socket handler whose
+/// connect callback enforces the address policy. A token-binding handler belongs in <see cref="AdditionalHandlers"/>: it
+/// sees each logical request once, before redirects, and never a hop to another origin with its header intact.
+/// Not thread-safe while being filled; used once per handler chain.
+/// </remarks>
+public sealed class GuardHttpHandlerSettings
+{
+    /// <summary>The server's registration name, for evidence and logs. Set by <see cref="McpGuardEngine"/>.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>Extra handlers placed between the discovery policy and the redirect follower, outermost first. Each instance may be used in one chain only (its <see cref="DelegatingHandler.InnerHandler"/> is set).</summary>
+    public IList<DelegatingHandler> AdditionalHandlers { get; } = [];
+
+    /// <summary>
+    /// Resolves a host name to addresses at connect time; <see langword="null"/> uses <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>.
+    /// Every returned address is checked; if any is blocked the connection is refused. An extension point for split-horizon
+    /// DNS and for DNS-rebinding tests.
+    /// </summary>
+    public Func<string, CancellationToken, ValueTask<IPAddress[]>>? HostResolver { get; set; }
+
+    /// <summary>Logger factory; <see langword="null"/> for none (the engine supplies its own).</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Time source for metadata timeouts and evidence; <see langword="null"/> for <see cref="TimeProvider.System"/> (the engine supplies its own).</summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>Evidence sinks for standalone use of <see cref="McpGuardHttp"/>; ignored when the engine creates the handler (it uses its own sinks).</summary>
+    public IList<IGuardEvidenceSink> EvidenceSinks { get; } = [];
+}
