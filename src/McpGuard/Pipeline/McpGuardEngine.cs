@@ -66,6 +66,12 @@ public sealed class McpGuardEngine : IAsyncDisposable
             stages.Add(new McpGuard.Isolation.IsolationStage());
         }
 
+        if (options.Flow.Enabled)
+        {
+            Flow = new McpGuard.Flow.FlowControl(options.Flow, TimeProvider);
+            stages.Add(new McpGuard.Flow.FlowStage(Flow));
+        }
+
         stages.AddRange(policies.Select(p => new CustomPolicyStage(p)));
         Pipeline = new GuardPipeline(stages, Logger);
         Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
@@ -100,6 +106,8 @@ public sealed class McpGuardEngine : IAsyncDisposable
     internal Pinning.CatalogPinning? Pinning { get; }
 
     internal Isolation.ContentIsolation Isolation { get; }
+
+    internal McpGuard.Flow.FlowControl? Flow { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>

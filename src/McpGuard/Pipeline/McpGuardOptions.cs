@@ -75,6 +75,9 @@ public sealed class McpGuardOptions
 
     /// <summary>Untrusted content isolation: sanitizer, injection detection and reactions for results, resources, prompts and tool metadata; on by default.</summary>
     public IsolationOptions Isolation { get; } = new();
+
+    /// <summary>Flow control over tool-call chains: host-assigned tool labels, session flow state and flow rules; off unless <see cref="FlowOptions.Enabled"/>.</summary>
+    public FlowOptions Flow { get; } = new();
 }
 
 /// <summary>Options of the approval stage: how the host's <see cref="IToolApprovalHandler"/> is called.</summary>
