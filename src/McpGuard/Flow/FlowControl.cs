@@ -48,84 +48,105 @@ internal sealed class FlowControl
         }
 
         FlowSession session = ticket.Session;
-        List<FlowValue>? values = null;
-        bool complete = true;
-        if (session.ShouldMine(ticket.Slot.Flow))
+        Miner? miner = null;
+        bool values = session.ShouldMine(ticket.Slot.Flow);
+        bool phrases = session.ShouldShingle(ticket.Slot.Flow);
+        if (values || phrases)
         {
-            values = [];
-            var budget = new Budget(session.MaxScannedResultChars);
+            miner = new Miner(session, values, phrases);
             switch (message)
             {
                 case JsonRpcResponse { Result: { } result }:
-                    complete = Mine(result, session, values, budget, 0);
+                    miner.Mine(result, 0);
                     break;
                 case JsonRpcError error:
-                    complete = MineText(error.Error.Message ?? string.Empty, session, values, budget);
+                    miner.MineText(error.Error.Message ?? string.Empty);
                     break;
             }
         }
 
-        session.OnResponse(ticket, values, complete);
+        session.OnResponse(ticket, miner?.Values, miner?.ValuesComplete ?? true, miner?.Phrases, miner?.PhrasesComplete ?? true);
     }
 
-    private static bool Mine(JsonNode node, FlowSession session, List<FlowValue> values, Budget budget, int depth)
+    /// <summary>Walks a result's strings within the character budget, collecting values and (opt-in) word n-grams.</summary>
+    private sealed class Miner(FlowSession session, bool values, bool phrases)
     {
-        if (depth > 64)
+        private int _remaining = session.MaxScannedResultChars;
+
+        public List<FlowValue>? Values { get; } = values ? [] : null;
+
+        public List<ulong>? Phrases { get; } = phrases ? [] : null;
+
+        public bool ValuesComplete { get; private set; } = true;
+
+        public bool PhrasesComplete { get; private set; } = true;
+
+        public void Mine(JsonNode node, int depth)
         {
-            return false;
+            if (depth > 64)
+            {
+                ValuesComplete = PhrasesComplete = false;
+                return;
+            }
+
+            switch (node)
+            {
+                case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                    MineText(value.GetValue<string>());
+                    break;
+                case JsonObject obj:
+                    foreach (KeyValuePair<string, JsonNode?> pair in obj)
+                    {
+                        // Binary payloads carry no text worth tracking and would only spend the budget.
+                        if (pair.Value is not null && pair.Key is not ("blob" or "data" or "_meta" or "mimeType" or "type"))
+                        {
+                            Mine(pair.Value, depth + 1);
+                        }
+                    }
+
+                    break;
+                case JsonArray array:
+                    foreach (JsonNode? item in array)
+                    {
+                        if (item is not null)
+                        {
+                            Mine(item, depth + 1);
+                        }
+                    }
+
+                    break;
+            }
         }
 
-        switch (node)
+        public void MineText(string text)
         {
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                return MineText(value.GetValue<string>(), session, values, budget);
-            case JsonObject obj:
-                foreach (KeyValuePair<string, JsonNode?> pair in obj)
+            if (_remaining <= 0)
+            {
+                if (text.Length > 0)
                 {
-                    // Binary payloads carry no text values worth tracking and would only spend the budget.
-                    if (pair.Value is null || pair.Key is "blob" or "data" or "_meta" or "mimeType" or "type")
-                    {
-                        continue;
-                    }
-
-                    if (!Mine(pair.Value, session, values, budget, depth + 1))
-                    {
-                        return false;
-                    }
+                    ValuesComplete = PhrasesComplete = false;
                 }
 
-                return true;
-            case JsonArray array:
-                foreach (JsonNode? item in array)
-                {
-                    if (item is not null && !Mine(item, session, values, budget, depth + 1))
-                    {
-                        return false;
-                    }
-                }
+                return;
+            }
 
-                return true;
-            default:
-                return true;
+            string scanned = text.Length > _remaining ? text[.._remaining] : text;
+            if (scanned.Length < text.Length)
+            {
+                ValuesComplete = PhrasesComplete = false;
+            }
+
+            _remaining -= scanned.Length;
+            if (Values is not null && !session.ValueExtractor.Extract(scanned, Values, session.MaxTrackedValues))
+            {
+                ValuesComplete = false;
+            }
+
+            if (Phrases is not null && FlowValueExtractor.Phrases(scanned, session.CopiedTextWords, all: true, Phrases, session.MaxTrackedPhrases) < 0)
+            {
+                PhrasesComplete = false;
+            }
         }
-    }
-
-    private static bool MineText(string text, FlowSession session, List<FlowValue> values, Budget budget)
-    {
-        if (text.Length > budget.Remaining)
-        {
-            session.ValueExtractor.Extract(text[..budget.Remaining], values, session.MaxTrackedValues);
-            budget.Remaining = 0;
-            return false;
-        }
-
-        budget.Remaining -= text.Length;
-        return session.ValueExtractor.Extract(text, values, session.MaxTrackedValues);
-    }
-
-    private sealed class Budget(int remaining)
-    {
-        public int Remaining { get; set; } = remaining;
     }
 }
 

@@ -60,8 +60,11 @@ public enum FlowValueKinds
     /// <summary>Long opaque tokens (at least <see cref="ArgumentProvenanceOptions.MinTokenLength"/> characters of <c>[A-Za-z0-9_-]</c> with letters and digits): API keys, session ids, codes.</summary>
     Token = 32,
 
-    /// <summary>All kinds.</summary>
+    /// <summary>All extracted kinds (not <see cref="Text"/>, which is opt-in per tool).</summary>
     All = Url | Email | Iban | AccountNumber | Phone | Token,
+
+    /// <summary>Verbatim text: word n-grams of untrusted results copied into an argument listed in <see cref="FlowToolOptions.CopiedTextPaths"/> (findings only; not extracted in general).</summary>
+    Text = 64,
 }
 
 /// <summary>Which arguments of a sink call argument-level flow tracking inspects.</summary>
@@ -225,6 +228,22 @@ public sealed class FlowToolOptions
     /// <summary>If set, every value at <see cref="Destinations"/> must be trusted, else this action (rule <c>flow.argument-provenance</c>). A tool with no destination value in a call passes.</summary>
     /// <value>Default: <see langword="null"/> (no requirement).</value>
     public FlowAction? UntrustedDestinationAction { get; set; }
+
+    /// <summary>JSON paths of arguments whose values must come from the user (trusted input or trusted values), e.g. <c>$.password</c> of <c>update_password</c>; otherwise <see cref="UntrustedArgumentAction"/> (rule <c>flow.argument-provenance</c>). Unlike <see cref="Destinations"/>, they do not take part in the destination exemptions.</summary>
+    public List<string> TrustedArguments { get; } = [];
+
+    /// <summary>What happens when a value at <see cref="TrustedArguments"/> is not trusted.</summary>
+    /// <value>Default: <see cref="FlowAction.RequireApproval"/>.</value>
+    public FlowAction UntrustedArgumentAction { get; set; }
+
+    /// <summary>
+    /// Opt-in check for verbatim copied text: JSON paths of free-text arguments (e.g. <c>$.title</c>) that must not carry
+    /// text copied from untrusted results. An argument of at least <see cref="ArgumentProvenanceOptions.CopiedTextWords"/>
+    /// words is flagged when one of its word n-grams occurred in an <c>untrusted-source</c> result and not in trusted input;
+    /// a shorter one (2 or more words) when it occurred there as a whole. Rule <c>flow.argument-provenance</c>, kind
+    /// <see cref="FlowValueKinds.Text"/>, action <see cref="ArgumentProvenanceOptions.Action"/>.
+    /// </summary>
+    public List<string> CopiedTextPaths { get; } = [];
 }
 
 /// <summary>Settings of one preset flow rule.</summary>
@@ -271,6 +290,10 @@ public sealed class ArgumentProvenanceOptions
     /// <value>Default: <see langword="false"/>.</value>
     public bool ExemptTrustedDestinations { get; set; }
 
+    /// <summary>Word n-gram size for <see cref="FlowToolOptions.CopiedTextPaths"/>: untrusted results are recorded as every 2..N-word n-gram.</summary>
+    /// <value>Default: 4. Range: 2–16.</value>
+    public int CopiedTextWords { get; set; } = 4;
+
     /// <summary>Shortest <see cref="FlowValueKinds.Token"/>, in characters.</summary>
     /// <value>Default: 20. Range: 8–1,024.</value>
     public int MinTokenLength { get; set; } = 20;
@@ -316,6 +339,10 @@ public sealed class FlowLimitOptions
     /// <summary>Largest number of tracked values (from source results). When full, the state is <em>saturated</em>: every sink call carrying an extractable value that is not trusted is flagged, with provenance "value set full since call #N".</summary>
     /// <value>Default: 4,096. Range: 16–1,000,000.</value>
     public int MaxTrackedValues { get; set; } = 4096;
+
+    /// <summary>Largest number of word n-grams recorded from untrusted results for <see cref="FlowToolOptions.CopiedTextPaths"/> (64-bit hashes; only when some tool sets CopiedTextPaths). When full, every such argument of 2 or more words that is not wholly trusted is flagged. Trusted-input n-grams share the same cap separately.</summary>
+    /// <value>Default: 65,536. Range: 16–10,000,000.</value>
+    public int MaxTrackedPhrases { get; set; } = 65536;
 
     /// <summary>Largest number of trusted values; further trusted values are ignored (more prompts, never fewer).</summary>
     /// <value>Default: 4,096. Range: 16–1,000,000.</value>

@@ -88,6 +88,9 @@ internal sealed partial class FlowPolicy
 
     public CompiledSequence[] Sequences { get; }
 
+    /// <summary>Whether any tool opted into the copied-text check (only then are untrusted results shingled).</summary>
+    public bool TracksPhrases { get; private set; }
+
     public int LabelCount => _labelNames.Count;
 
     public string LabelName(int index) => _labelNames[index];
@@ -190,7 +193,15 @@ internal sealed partial class FlowPolicy
         }
 
         JsonPathSelector[] destinations = tool is null ? [] : [.. tool.Destinations.Select(JsonPathSelector.Parse)];
-        return new ToolFlow(mask, 0, tool?.SinkKind, destinations, tool?.UntrustedDestinationAction, Names(mask), null);
+        JsonPathSelector[] trusted = tool is null ? [] : [.. tool.TrustedArguments.Select(JsonPathSelector.Parse)];
+        JsonPathSelector[] copied = tool is null ? [] : [.. tool.CopiedTextPaths.Select(JsonPathSelector.Parse)];
+        TracksPhrases |= copied.Length > 0;
+        return new ToolFlow(mask, 0, tool?.SinkKind, destinations, tool?.UntrustedDestinationAction, Names(mask), null)
+        {
+            TrustedArguments = trusted,
+            UntrustedArgumentAction = tool?.UntrustedArgumentAction ?? FlowAction.RequireApproval,
+            CopiedText = copied,
+        };
     }
 
     private CompiledSequence CompileSequence(FlowSequenceRule rule)
@@ -284,6 +295,16 @@ internal sealed partial class FlowPolicy
                     Selector($"{tp}:Destinations", d);
                 }
 
+                foreach (string d in to.TrustedArguments)
+                {
+                    Selector($"{tp}:TrustedArguments", d);
+                }
+
+                foreach (string d in to.CopiedTextPaths)
+                {
+                    Selector($"{tp}:CopiedTextPaths", d);
+                }
+
                 if (to.UntrustedDestinationAction is not null && to.Destinations.Count == 0)
                 {
                     failures.Add($"{tp}:UntrustedDestinationAction is set but Destinations is empty; list the argument paths that name where data goes (e.g. $.recipients[*]).");
@@ -350,6 +371,8 @@ internal sealed partial class FlowPolicy
         }
 
         Range(failures, $"{p}:ArgumentProvenance:MinTokenLength", o.ArgumentProvenance.MinTokenLength, 8, 1024);
+        Range(failures, $"{p}:ArgumentProvenance:CopiedTextWords", o.ArgumentProvenance.CopiedTextWords, 2, 16);
+        Range(failures, $"{p}:Limits:MaxTrackedPhrases", o.Limits.MaxTrackedPhrases, 16, 10_000_000);
         Range(failures, $"{p}:Limits:MaxTrackedValues", o.Limits.MaxTrackedValues, 16, 1_000_000);
         Range(failures, $"{p}:Limits:MaxTrustedValues", o.Limits.MaxTrustedValues, 16, 1_000_000);
         Range(failures, $"{p}:Limits:MaxTrustedInputChars", o.Limits.MaxTrustedInputChars, 0, 16 * 1024 * 1024);
@@ -386,8 +409,19 @@ internal sealed class ToolFlow(ulong mask, ulong annotationMask, string? sinkKin
     /// <summary>The host-configured flow this one extends (null when this is the host's).</summary>
     public ToolFlow? HostFlow { get; } = hostFlow;
 
+    public JsonPathSelector[] TrustedArguments { get; init; } = [];
+
+    public FlowAction UntrustedArgumentAction { get; init; }
+
+    public JsonPathSelector[] CopiedText { get; init; } = [];
+
     public ToolFlow WithAnnotations(ulong added, FlowPolicy policy) =>
-        new(Mask | added, added, SinkKind, Destinations, UntrustedDestinationAction, policy.Names(Mask | added), this);
+        new(Mask | added, added, SinkKind, Destinations, UntrustedDestinationAction, policy.Names(Mask | added), this)
+        {
+            TrustedArguments = TrustedArguments,
+            UntrustedArgumentAction = UntrustedArgumentAction,
+            CopiedText = CopiedText,
+        };
 }
 
 /// <summary>One step matcher of a sequence rule.</summary>

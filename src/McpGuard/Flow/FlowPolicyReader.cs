@@ -126,7 +126,10 @@ internal static class FlowPolicyReader
                 case "sinkkind": to.SinkKind = p.Value.ValueKind == JsonValueKind.Null ? null : String(p.Value, at); break;
                 case "destinations": to.Destinations.AddRange(Strings(p.Value, at)); break;
                 case "untrusteddestinationaction": to.UntrustedDestinationAction = p.Value.ValueKind == JsonValueKind.Null ? null : Enum<FlowAction>(p.Value, at); break;
-                default: throw Unknown(at, "Labels, SinkKind, Destinations, UntrustedDestinationAction");
+                case "trustedarguments": to.TrustedArguments.AddRange(Strings(p.Value, at)); break;
+                case "untrustedargumentaction": to.UntrustedArgumentAction = Enum<FlowAction>(p.Value, at); break;
+                case "copiedtextpaths": to.CopiedTextPaths.AddRange(Strings(p.Value, at)); break;
+                default: throw Unknown(at, "Labels, SinkKind, Destinations, UntrustedDestinationAction, TrustedArguments, UntrustedArgumentAction, CopiedTextPaths");
             }
         }
     }
@@ -162,7 +165,8 @@ internal static class FlowPolicyReader
                 case "scope": a.Scope = Enum<FlowArgumentScope>(p.Value, at); break;
                 case "exempttrusteddestinations": a.ExemptTrustedDestinations = Bool(p.Value, at); break;
                 case "mintokenlength": a.MinTokenLength = Int(p.Value, at); break;
-                default: throw Unknown(at, "Enabled, Action, SourceLabels, ValueKinds, Scope, ExemptTrustedDestinations, MinTokenLength");
+                case "copiedtextwords": a.CopiedTextWords = Int(p.Value, at); break;
+                default: throw Unknown(at, "Enabled, Action, SourceLabels, ValueKinds, Scope, ExemptTrustedDestinations, MinTokenLength, CopiedTextWords");
             }
         }
     }
@@ -216,7 +220,8 @@ internal static class FlowPolicyReader
                 case "maxscannedresultchars": l.MaxScannedResultChars = Int(p.Value, at); break;
                 case "maxhistory": l.MaxHistory = Int(p.Value, at); break;
                 case "maxsourcesperlabel": l.MaxSourcesPerLabel = Int(p.Value, at); break;
-                default: throw Unknown(at, "MaxTrackedValues, MaxTrustedValues, MaxTrustedInputChars, MaxScannedResultChars, MaxHistory, MaxSourcesPerLabel");
+                case "maxtrackedphrases": l.MaxTrackedPhrases = Int(p.Value, at); break;
+                default: throw Unknown(at, "MaxTrackedValues, MaxTrackedPhrases, MaxTrustedValues, MaxTrustedInputChars, MaxScannedResultChars, MaxHistory, MaxSourcesPerLabel");
             }
         }
     }

@@ -31,6 +31,9 @@ public sealed class FlowSession
     private readonly List<FlowProvenance>?[] _labelSources;
     private readonly Dictionary<UInt128, TrackedValue> _values = [];
     private readonly HashSet<UInt128> _trusted = [];
+    private readonly Dictionary<ulong, FlowProvenance> _phrases = [];
+    private readonly HashSet<ulong> _trustedPhrases = [];
+    private FlowProvenance? _phrasesSaturatedSince;
     private readonly StringBuilder _trustedText = new();
     private readonly SequenceState[] _sequences;
     private readonly CallSlot?[] _history;
@@ -176,19 +179,22 @@ public sealed class FlowSession
         ArgumentNullException.ThrowIfNull(text);
         var values = new List<FlowValue>();
         Extractor.Extract(text, values, _limits.MaxTrustedValues);
+        List<ulong>? phrases = TrustedPhrases([text]);
         lock (_gate)
         {
             int room = _limits.MaxTrustedInputChars - _trustedText.Length;
             if (room > 1)
             {
-                string lower = text.ToLowerInvariant();
-                _trustedText.Append('\n').Append(lower.AsSpan(0, Math.Min(lower.Length, room - 1)));
+                string normalized = FlowValueExtractor.NormalizeWhole(text);
+                _trustedText.Append('\n').Append(normalized.AsSpan(0, Math.Min(normalized.Length, room - 1)));
             }
 
             foreach (FlowValue value in values)
             {
                 AddTrustedHash(value.Hash);
             }
+
+            AddTrustedPhrasesLocked(phrases);
         }
     }
 
@@ -220,8 +226,10 @@ public sealed class FlowSession
             Extractor.Extract(value, extracted, _limits.MaxTrustedValues);
         }
 
+        List<ulong>? phrases = TrustedPhrases(values);
         lock (_gate)
         {
+            AddTrustedPhrasesLocked(phrases);
             foreach (UInt128 hash in wholes)
             {
                 AddTrustedHash(hash);
@@ -365,6 +373,44 @@ public sealed class FlowSession
             }
         }
 
+        List<(string Path, string Value, List<FlowValue> Values)>? trustedArguments = null;
+        if (flow.TrustedArguments.Length > 0 && context.Arguments.ValueKind == JsonValueKind.Object)
+        {
+            trustedArguments = [];
+            foreach (JsonPathSelector selector in flow.TrustedArguments)
+            {
+                selector.Select<object>(context.Arguments, (value, path) =>
+                {
+                    string text = value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : value.GetRawText();
+                    var list = new List<FlowValue>();
+                    Extractor.Extract(text, list, 64);
+                    trustedArguments.Add((path, text, list));
+                    return null;
+                });
+            }
+        }
+
+        List<(string Path, List<ulong> Grams)>? copied = null;
+        if (flow.CopiedText.Length > 0 && context.Arguments.ValueKind == JsonValueKind.Object)
+        {
+            copied = [];
+            int words = CopiedTextWords;
+            foreach (JsonPathSelector selector in flow.CopiedText)
+            {
+                selector.Select<object>(context.Arguments, (value, path) =>
+                {
+                    if (value.ValueKind == JsonValueKind.String)
+                    {
+                        var grams = new List<ulong>();
+                        FlowValueExtractor.Phrases(value.GetString() ?? string.Empty, words, all: false, grams, int.MaxValue);
+                        copied.Add((path, grams));
+                    }
+
+                    return null;
+                });
+            }
+        }
+
         List<List<FlowValue>>? destinationValues = null;
         if (destinations is not null)
         {
@@ -426,6 +472,45 @@ public sealed class FlowSession
             // 3. Argument-level flow: destinations that must be trusted, and values seen in source results.
             var findings = new List<FlowArgumentFinding>();
             FlowAction? argumentAction = null;
+            void Raise(FlowAction action) => argumentAction = argumentAction is { } current && current >= action ? current : action;
+
+            foreach ((string path, string value, List<FlowValue> extracted) in trustedArguments ?? [])
+            {
+                if (!IsTrustedLocked(value, extracted))
+                {
+                    FlowProvenance? seen = extracted.Select(v => _values.TryGetValue(v.Hash, out TrackedValue t) ? t.Source : null).FirstOrDefault(s => s is not null);
+                    findings.Add(new FlowArgumentFinding(path, FlowValueKinds.None, seen));
+                    Raise(flow.UntrustedArgumentAction);
+                }
+            }
+
+            foreach ((string path, List<ulong> grams) in copied ?? [])
+            {
+                FlowProvenance? source = null;
+                bool untrustedGram = false;
+                foreach (ulong gram in grams)
+                {
+                    if (_trustedPhrases.Contains(gram))
+                    {
+                        continue;
+                    }
+
+                    untrustedGram = true;
+                    if (_phrases.TryGetValue(gram, out FlowProvenance? seen))
+                    {
+                        source = seen;
+                        break;
+                    }
+                }
+
+                source ??= untrustedGram ? _phrasesSaturatedSince : null;
+                if (source is not null)
+                {
+                    findings.Add(new FlowArgumentFinding(path, FlowValueKinds.Text, source));
+                    Raise(o.ArgumentProvenance.Action);
+                }
+            }
+
             if (flow.UntrustedDestinationAction is { } destinationAction && destinations is not null)
             {
                 for (int i = 0; i < destinations.Count; i++)
@@ -434,12 +519,8 @@ public sealed class FlowSession
                     {
                         FlowProvenance? seen = destinationValues[i].Select(v => _values.TryGetValue(v.Hash, out TrackedValue t) ? t.Source : null).FirstOrDefault(s => s is not null);
                         findings.Add(new FlowArgumentFinding(destinations[i].Path, FlowValueKinds.None, seen));
+                        Raise(destinationAction);
                     }
-                }
-
-                if (findings.Count > 0)
-                {
-                    argumentAction = destinationAction;
                 }
             }
 
@@ -463,11 +544,13 @@ public sealed class FlowSession
 
                         findings.Add(new FlowArgumentFinding(path, value.Kind, tracked.Source));
                         flaggedPaths.Add(path);
+                        Raise(o.ArgumentProvenance.Action);
                     }
                     else if (_saturatedSince is { } saturated)
                     {
                         findings.Add(new FlowArgumentFinding(path, value.Kind, saturated));
                         flaggedPaths.Add(path);
+                        Raise(o.ArgumentProvenance.Action);
                     }
                 }
 
@@ -479,12 +562,7 @@ public sealed class FlowSession
 
             if (findings.Count > 0)
             {
-                int destinationFindings = argumentAction is null ? 0 : findings.Count(f => f.Kind == FlowValueKinds.None);
-                if (findings.Count > destinationFindings && (argumentAction is null || o.ArgumentProvenance.Action > argumentAction))
-                {
-                    argumentAction = o.ArgumentProvenance.Action;
-                }
-
+                argumentAction ??= o.ArgumentProvenance.Action;
                 var sources = findings.Where(f => f.Source is not null).Select(f => f.Source!).Distinct().ToList();
                 var chain = new FlowChain(FlowPolicy.ArgumentProvenanceRule, context.ServerName, context.ToolName, number, sources, findings, []);
                 fired.Add((argumentAction!.Value, Decide(argumentAction!.Value, $"Argument-level flow: {chain.Summary}.", FlowPolicy.ArgumentProvenanceRule, findings[0].JsonPath, chain)));
@@ -582,7 +660,7 @@ public sealed class FlowSession
     }
 
     /// <summary>A response arrived for a sent call: its labels enter, and values in source results are tracked.</summary>
-    internal void OnResponse(FlowTicket ticket, List<FlowValue>? values, bool complete)
+    internal void OnResponse(FlowTicket ticket, List<FlowValue>? values, bool complete, List<ulong>? phrases = null, bool phrasesComplete = true)
     {
         FlowPolicy policy = _policy!;
         CallSlot slot = ticket.Slot;
@@ -603,12 +681,32 @@ public sealed class FlowSession
                 AddLabelLocked(i, new FlowProvenance(slot.Number, slot.Server, slot.Tool, policy.LabelName(i), origin, now));
             }
 
+            bool untrusted = (flow.Mask & policy.UntrustedBit) != 0;
+            if (phrases is not null)
+            {
+                var phraseSource = new FlowProvenance(slot.Number, slot.Server, slot.Tool, FlowLabels.UntrustedSource, FlowOrigin.ToolLabel, now);
+                foreach (ulong phrase in phrases)
+                {
+                    if (_phrases.Count >= _limits.MaxTrackedPhrases)
+                    {
+                        phrasesComplete = false;
+                        break;
+                    }
+
+                    _phrases.TryAdd(phrase, phraseSource);
+                }
+
+                if (!phrasesComplete)
+                {
+                    _phrasesSaturatedSince ??= phraseSource with { Origin = FlowOrigin.Saturation };
+                }
+            }
+
             if (values is null)
             {
                 return;
             }
 
-            bool untrusted = (flow.Mask & policy.UntrustedBit) != 0;
             string label = untrusted ? FlowLabels.UntrustedSource : policy.Names(flow.Mask & policy.SourceMask).FirstOrDefault() ?? FlowLabels.PrivateData;
             var source = new FlowProvenance(slot.Number, slot.Server, slot.Tool, label, (flow.AnnotationMask & policy.UntrustedBit) != 0 && untrusted ? FlowOrigin.Annotation : FlowOrigin.ToolLabel, now);
             foreach (FlowValue value in values)
@@ -651,6 +749,12 @@ public sealed class FlowSession
     }
 
     internal bool ShouldMine(ToolFlow flow) => _policy is { Options.ArgumentProvenance.Enabled: true } p && (flow.Mask & p.SourceMask) != 0;
+
+    internal bool ShouldShingle(ToolFlow flow) => _policy is { TracksPhrases: true } p && (flow.Mask & p.UntrustedBit) != 0;
+
+    internal int CopiedTextWords => _policy?.Options.ArgumentProvenance.CopiedTextWords ?? 4;
+
+    internal int MaxTrackedPhrases => _limits.MaxTrackedPhrases;
 
     internal int MaxScannedResultChars => _limits.MaxScannedResultChars;
 
@@ -770,6 +874,38 @@ public sealed class FlowSession
     private static bool Names(string entry, string server, string tool) =>
         string.Equals(entry, tool, StringComparison.Ordinal)
         || (entry.Length == server.Length + 1 + tool.Length && entry.StartsWith(server, StringComparison.Ordinal) && entry[server.Length] == '/' && entry.EndsWith(tool, StringComparison.Ordinal));
+
+    private List<ulong>? TrustedPhrases(IEnumerable<string> texts)
+    {
+        if (_policy is not { TracksPhrases: true })
+        {
+            return null;
+        }
+
+        var phrases = new List<ulong>();
+        foreach (string text in texts)
+        {
+            if (text is not null)
+            {
+                FlowValueExtractor.Phrases(text, CopiedTextWords, all: true, phrases, _limits.MaxTrackedPhrases);
+            }
+        }
+
+        return phrases;
+    }
+
+    private void AddTrustedPhrasesLocked(List<ulong>? phrases)
+    {
+        foreach (ulong phrase in phrases ?? [])
+        {
+            if (_trustedPhrases.Count >= _limits.MaxTrackedPhrases)
+            {
+                break;
+            }
+
+            _trustedPhrases.Add(phrase);
+        }
+    }
 
     private void AddTrustedHash(UInt128 hash)
     {

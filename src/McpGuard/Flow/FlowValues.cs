@@ -57,12 +57,12 @@ internal sealed class FlowValueExtractor
 
         if ((_kinds & FlowValueKinds.AccountNumber) != 0)
         {
-            complete &= Run(s_account, text, FlowValueKinds.AccountNumber, values, max, static m => DigitsOnly(m, 8, 19), boundaryCheck: true);
+            complete &= Run(s_account, text, FlowValueKinds.AccountNumber, values, max, static m => DigitsOnly(m, 8, 19) is { } d && !LooksLikeDate(d) ? d : null, boundaryCheck: true, numeric: true);
         }
 
         if ((_kinds & FlowValueKinds.Phone) != 0 && text.Contains('+'))
         {
-            complete &= Run(s_phone, text, FlowValueKinds.Phone, values, max, static m => "+" + DigitsOnly(m, 8, 15), boundaryCheck: true);
+            complete &= Run(s_phone, text, FlowValueKinds.Phone, values, max, static m => DigitsOnly(m, 8, 15) is { } d ? "+" + d : null, boundaryCheck: true, numeric: true);
         }
 
         if ((_kinds & FlowValueKinds.Token) != 0)
@@ -77,7 +77,107 @@ internal sealed class FlowValueExtractor
     /// <summary>The hash of a whole value as a host would name it (trimmed, lower case): used for destinations and trusted values.</summary>
     public static UInt128 HashWhole(string value) => Hash(NormalizeWhole(value));
 
-    public static string NormalizeWhole(string value) => value.Trim().ToLowerInvariant();
+    /// <summary>Trimmed, lower case, every run of white space collapsed to one space.</summary>
+    public static string NormalizeWhole(string value)
+    {
+        var sb = new StringBuilder(value.Length);
+        bool space = false;
+        foreach (char c in value)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                space = sb.Length > 0;
+                continue;
+            }
+
+            if (space)
+            {
+                sb.Append(' ');
+                space = false;
+            }
+
+            sb.Append(char.ToLowerInvariant(c));
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Word n-gram hashes of <paramref name="text"/> (words: runs of letters and digits, lower case): every k-gram for
+    /// k = 2..<paramref name="words"/> when <paramref name="all"/>; otherwise only the <paramref name="words"/>-grams, or
+    /// the whole text as one k-gram when it has 2..words-1 words. Returns the number of words, or -1 when <paramref name="max"/> cut it short.
+    /// </summary>
+    public static int Phrases(ReadOnlySpan<char> text, int words, bool all, List<ulong> into, int max)
+    {
+        var hashes = new List<ulong>();
+        ulong h = 0;
+        bool inWord = false;
+        foreach (char c in text)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                if (!inWord)
+                {
+                    h = 14695981039346656037UL;
+                    inWord = true;
+                }
+
+                h = (h ^ char.ToLowerInvariant(c)) * 1099511628211UL;
+            }
+            else if (inWord)
+            {
+                hashes.Add(h);
+                inWord = false;
+            }
+        }
+
+        if (inWord)
+        {
+            hashes.Add(h);
+        }
+
+        int n = hashes.Count;
+        if (all)
+        {
+            for (int k = 2; k <= words; k++)
+            {
+                for (int i = 0; i + k <= n; i++)
+                {
+                    if (into.Count >= max)
+                    {
+                        return -1;
+                    }
+
+                    into.Add(Gram(hashes, i, k));
+                }
+            }
+        }
+        else if (n >= words)
+        {
+            for (int i = 0; i + words <= n; i++)
+            {
+                into.Add(Gram(hashes, i, words));
+            }
+        }
+        else if (n >= 2)
+        {
+            into.Add(Gram(hashes, 0, n));
+        }
+
+        return n;
+    }
+
+    private static ulong Gram(List<ulong> hashes, int start, int length)
+    {
+        ulong h = 0x9E3779B97F4A7C15UL * (ulong)length;
+        for (int i = start; i < start + length; i++)
+        {
+            h = (h ^ hashes[i]) * 1099511628211UL;
+            h ^= h >> 29;
+        }
+
+        return h;
+    }
 
     internal static UInt128 Hash(string normalized)
     {
@@ -100,11 +200,16 @@ internal sealed class FlowValueExtractor
         }
     }
 
-    private static bool Run(Regex regex, string text, FlowValueKinds kind, List<FlowValue> values, int max, Func<string, string?> normalize, bool boundaryCheck = false)
+    private static bool Run(Regex regex, string text, FlowValueKinds kind, List<FlowValue> values, int max, Func<string, string?> normalize, bool boundaryCheck = false, bool numeric = false)
     {
         foreach (ValueMatch match in regex.EnumerateMatches(text))
         {
             if (boundaryCheck && !Bounded(text, match.Index, match.Length))
+            {
+                continue;
+            }
+
+            if (numeric && PartOfNumberOrTime(text, match.Index, match.Length))
             {
                 continue;
             }
@@ -132,6 +237,21 @@ internal sealed class FlowValueExtractor
         char after = index + length < text.Length ? text[index + length] : ' ';
         return !char.IsLetterOrDigit(before) && !char.IsLetterOrDigit(after);
     }
+
+    /// <summary>A digit run next to '.', ':', ',' or '/' is part of a decimal amount, a time, a version or a date, not an account or phone number.</summary>
+    private static bool PartOfNumberOrTime(string text, int index, int length)
+    {
+        char before = index > 0 ? text[index - 1] : ' ';
+        char after = index + length < text.Length ? text[index + length] : ' ';
+        return before is '.' or ':' or ',' or '/' || after is '.' or ':' or ',' or '/' && index + length + 1 < text.Length && char.IsAsciiDigit(text[index + length + 1]);
+    }
+
+    /// <summary>An 8-digit yyyymmdd with a plausible year, month and day.</summary>
+    private static bool LooksLikeDate(string digits) =>
+        digits.Length == 8
+        && digits[0] is '1' or '2'
+        && int.Parse(digits.AsSpan(4, 2), System.Globalization.CultureInfo.InvariantCulture) is >= 1 and <= 12
+        && int.Parse(digits.AsSpan(6, 2), System.Globalization.CultureInfo.InvariantCulture) is >= 1 and <= 31;
 
     internal static string? NormalizeUrl(string url)
     {
