@@ -440,4 +440,48 @@ public sealed class FlowRuleEndToEndTests
         Assert.NotEqual(request.RequestDigest, McpGuard.Approval.ApprovalCoordinator.ComputeDigest(request.Call, withoutChain));
         Assert.Equal(request.RequestDigest, McpGuard.Approval.ApprovalCoordinator.ComputeDigest(request.Call, request.Reasons));
     }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task ExemptTrustedDestinations_NoDestinationValue_ExemptOnlyWhenDeclaredLocal(bool local, bool expectApproval)
+    {
+        await using FlowTestKit kit = await StartAsync(MailTools(), f =>
+        {
+            MailLabels(f);
+            f.LethalTrifecta.ExemptTrustedDestinations = true;
+            f.UntrustedBeforeHighImpact.ExemptTrustedDestinations = true;
+            f.Tool(Registration, "send_email").LocalWithoutDestinations = local;
+        });
+
+        await kit.CallAsync("read_inbox");
+        await kit.CallAsync("send_email", new { body = "note to self" });
+
+        Assert.Equal(expectApproval, kit.ApprovalRequests.Count == 1);
+        Assert.Equal(expectApproval ? 0 : 1, kit.ServerRuns("send_email"));
+    }
+
+    [Fact]
+    public async Task ExemptTrustedDestinations_DestructiveWithTrustedArgumentFromPrompt_Exempt()
+    {
+        ScriptedTool[] tools = [Returns("read_inbox", Inbox), Returns("update_password", "ok")];
+        await using FlowTestKit kit = await StartAsync(tools, f =>
+        {
+            f.LabelTool(Registration, "read_inbox", FlowLabels.UntrustedSource);
+            FlowToolOptions t = f.Tool(Registration, "update_password");
+            t.Labels.Add(FlowLabels.Destructive);
+            t.TrustedArguments.Add("$.password");
+            f.UntrustedBeforeHighImpact.ExemptTrustedDestinations = true;
+        });
+        kit.Flow.AddTrustedInput("Read my inbox, then update the password to '1j1l-2k3j'.");
+
+        await kit.CallAsync("read_inbox");
+        CallToolResult own = await kit.CallAsync("update_password", new { password = "1j1l-2k3j" });
+        CallToolResult other = await kit.CallAsync("update_password", new { password = "1j1l" });
+
+        Assert.False(own.IsError ?? false);
+        Assert.True(other.IsError);
+        Assert.Equal("flow.argument-provenance", Assert.Single(kit.ApprovalRequests).Flow!.RuleId);
+        Assert.Contains("flow.untrusted-before-high-impact", kit.ApprovalRequests[0].Flow!.AlsoFired);
+    }
 }
