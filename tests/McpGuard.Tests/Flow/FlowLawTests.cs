@@ -68,7 +68,7 @@ public sealed class FlowLawTests
         }
     }
 
-    [Property(MaxTest = 150)]
+    [Property(MaxTest = 100)]
     public Property Evaluate_AllRules_DecisionIsTheStrongestSingleRuleDecision() =>
         Prop.ForAll(Cases(), c =>
         {
@@ -80,7 +80,7 @@ public sealed class FlowLawTests
                 && (combined.Kind == GuardDecisionKind.Allow || (combined.RuleId!.StartsWith("flow.", StringComparison.Ordinal) && combined.Chain is not null));
         });
 
-    [Property(MaxTest = 150)]
+    [Property(MaxTest = 100)]
     public Property AddTrustedInput_AnyTimeAnyText_NeverMakesTheDecisionStricter() =>
         Prop.ForAll(Cases(), Gen.Zip(Gen.ArrayOf(Gen.Elements(s_values), 3), Gen.Choose(0, 12)).ToArbitrary(), (c, trust) =>
         {
@@ -128,9 +128,9 @@ public sealed class FlowLawTests
                 return FlowHarness.ToolNames.All(t => expected.Contains(t) || harness.Step(t, null, "x").RuleId == "flow.task-scope");
             });
 
-    [Property(MaxTest = 20)]
+    [Property(MaxTest = 8)]
     public Property Memory_RandomLongHistory_StaysWithinTheCapsAndFailsClosedWhenFull() =>
-        Prop.ForAll(Gen.Zip(Gen.Choose(300, 1500), Gen.Choose(0, int.MaxValue)).ToArbitrary(), t =>
+        Prop.ForAll(Gen.Zip(Gen.Choose(300, 1000), Gen.Choose(0, int.MaxValue)).ToArbitrary(), t =>
         {
             var harness = new FlowHarness(f =>
             {
