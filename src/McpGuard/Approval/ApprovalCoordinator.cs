@@ -112,6 +112,15 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
             rules.Add((JsonNode?)JsonValue.Create(reason.RuleId));
         }
 
+        JsonArray? flow = null;
+        foreach (GuardDecision reason in reasons)
+        {
+            if (reason.Chain is { } chain)
+            {
+                (flow ??= []).Add((JsonNode)McpGuard.Flow.FlowEvidence.DigestJson(chain));
+            }
+        }
+
         var binding = new JsonObject
         {
             ["v"] = 1,
@@ -128,6 +137,12 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
             ["user"] = call.Principal.UserId,
             ["rules"] = rules,
         };
+        if (flow is not null)
+        {
+            // Only present for flow decisions, so digests of other requests are unchanged.
+            binding["flow"] = flow;
+        }
+
         var buffer = new ArrayBufferWriter<byte>(512);
         JsonCanonicalizer.Write(buffer, binding);
         return JsonCanonicalizer.Sha256Hex(buffer.WrittenSpan);

@@ -72,6 +72,13 @@ public sealed class ToolApprovalRequest
     /// <summary>Every decision that asked for approval, in stage order (reason and rule id each).</summary>
     public IReadOnlyList<GuardDecision> Reasons { get; }
 
+    /// <summary>
+    /// For calls a flow rule sent to approval, the chain that triggered it (the first flow reason's), e.g.
+    /// <c>send_email after read_inbox returned untrusted text (call #3)</c>; otherwise <see langword="null"/>. Every flow reason's
+    /// chain is also on <see cref="GuardDecision.Chain"/> in <see cref="Reasons"/>. Covered by <see cref="RequestDigest"/>.
+    /// </summary>
+    public FlowChain? Flow => Reasons.Select(r => r.Chain).FirstOrDefault(c => c is not null);
+
     /// <summary>The host-configured label of the credential used with this server, if any.</summary>
     public string? CredentialLabel { get; }
 

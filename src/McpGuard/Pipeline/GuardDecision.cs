@@ -27,12 +27,13 @@ public enum GuardDecisionKind
 /// </remarks>
 public sealed class GuardDecision : IEquatable<GuardDecision>
 {
-    private GuardDecision(GuardDecisionKind kind, string? reason, string? ruleId, string? jsonPath)
+    private GuardDecision(GuardDecisionKind kind, string? reason, string? ruleId, string? jsonPath, FlowChain? chain = null)
     {
         Kind = kind;
         Reason = reason;
         RuleId = ruleId;
         JsonPath = jsonPath;
+        Chain = chain;
     }
 
     /// <summary>The cached "no objection" decision.</summary>
@@ -49,6 +50,9 @@ public sealed class GuardDecision : IEquatable<GuardDecision>
 
     /// <summary>JSON path (RFC 9535 normalized-path style, e.g. <c>$.paths[2]</c>) of the offending value, when the decision concerns one argument.</summary>
     public string? JsonPath { get; }
+
+    /// <summary>For flow decisions (rule ids <c>flow.*</c>), the chain of earlier calls that made the rule fire; otherwise <see langword="null"/>. Not part of equality.</summary>
+    public FlowChain? Chain { get; }
 
     /// <summary><see langword="true"/> when <see cref="Kind"/> is <see cref="GuardDecisionKind.Allow"/>.</summary>
     public bool IsAllowed => Kind == GuardDecisionKind.Allow;
@@ -87,6 +91,8 @@ public sealed class GuardDecision : IEquatable<GuardDecision>
         ArgumentNullException.ThrowIfNull(second);
         return second.Kind > first.Kind ? second : first;
     }
+
+    internal GuardDecision WithChain(FlowChain chain) => new(Kind, Reason, RuleId, JsonPath, chain);
 
     /// <inheritdoc />
     public bool Equals(GuardDecision? other) =>

@@ -11,6 +11,7 @@ namespace McpGuard;
 public sealed class GuardSessionInfo
 {
     private volatile FrozenDictionary<string, GuardToolDescriptor> _tools = FrozenDictionary<string, GuardToolDescriptor>.Empty;
+    private FlowSession? _flow;
 
     internal GuardSessionInfo(string serverName, GuardServerOptions? registration, GuardPrincipal principal, string endpoint, DateTimeOffset startedAt)
     {
@@ -51,6 +52,17 @@ public sealed class GuardSessionInfo
 
     /// <summary>Where the taint came from (which server, call and rules), oldest first; empty when not tainted.</summary>
     public IReadOnlyList<TaintSource> TaintSources => Taint.Sources;
+
+    /// <summary>
+    /// The session's flow state (shared by every session of the principal with <see cref="FlowOptions.Scope"/> =
+    /// <see cref="TaintScope.Principal"/>): labels that entered, with provenance, and the host's handle to declare trusted
+    /// input (<see cref="FlowSession.AddTrustedInput"/>) and to narrow the task scope (<see cref="FlowSession.NarrowTask"/>).
+    /// </summary>
+    public FlowSession Flow
+    {
+        get => _flow ??= new FlowSession(null, TimeProvider.System);
+        internal set => _flow = value;
+    }
 
     internal SessionTaint Taint { get; set; } = new();
 

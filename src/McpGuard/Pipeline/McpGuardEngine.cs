@@ -77,6 +77,12 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
             stages.Add(new McpGuard.Isolation.IsolationStage());
         }
 
+        if (options.Flow.Enabled)
+        {
+            Flow = new McpGuard.Flow.FlowControl(options.Flow, TimeProvider);
+            stages.Add(new McpGuard.Flow.FlowStage(Flow));
+        }
+
         stages.AddRange(policies.Select(p => new CustomPolicyStage(p)));
         Pipeline = new GuardPipeline(stages, Logger);
         Approvals = new ApprovalCoordinator(approvalHandler, options.Approval, TimeProvider, Logger);
@@ -171,6 +177,7 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
             throw new McpGuardConnectionRefusedException(GuardDecision.Deny("The server is not registered with the guard.", "server.unregistered"), serverName);
         }
     }
+    internal McpGuard.Flow.FlowControl? Flow { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
     /// <param name="inner">The real transport (stdio, HTTP, stream).</param>

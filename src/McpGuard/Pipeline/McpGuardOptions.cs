@@ -78,6 +78,8 @@ public sealed class McpGuardOptions
 
     /// <summary>Credential controls: audience binding, token passthrough prevention, scope minimization (see <c>docs/credentials.md</c>).</summary>
     public CredentialOptions Credentials { get; } = new();
+    /// <summary>Flow control over tool-call chains: host-assigned tool labels, session flow state and flow rules; off unless <see cref="FlowOptions.Enabled"/>.</summary>
+    public FlowOptions Flow { get; } = new();
 }
 
 /// <summary>Options of the approval stage: how the host's <see cref="IToolApprovalHandler"/> is called.</summary>

@@ -58,6 +58,7 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             }
         }
 
+        Flow.FlowPolicy.Validate(o.Flow, failures);
         foreach ((string serverName, GuardServerOptions server) in o.Servers)
         {
             string prefix = $"McpGuard:Servers:{serverName}";

@@ -49,5 +49,8 @@ public sealed class ToolCallContext
 
     internal byte[] ArgumentsCanonical { get; }
 
+    /// <summary>Set by the flow stage: links the call to its flow state for the sent/responded hooks.</summary>
+    internal FlowTicket? FlowTicket { get; set; }
+
     internal GuardToolOptions? ToolOptions => Session.Registration is { } r && r.Tools.TryGetValue(ToolName, out GuardToolOptions? t) ? t : null;
 }

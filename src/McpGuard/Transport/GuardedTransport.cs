@@ -68,6 +68,7 @@ internal sealed partial class GuardedTransport : ITransport
         _inner = inner;
         _session = session;
         _engine.Isolation.Attach(session); // isolation: taint state (shared per principal by default)
+        _engine.Flow?.Attach(session); // flow: flow state (shared per principal by default)
         _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
         {
             SingleReader = true,
@@ -284,7 +285,9 @@ internal sealed partial class GuardedTransport : ITransport
             JsonPath = decision.JsonPath,
             Approval = approval,
             NotVerified = allowed ? s_allowNotVerified : [],
-            Details = approvalReasons is null ? null : new JsonObject { ["approvalRequiredBy"] = ApprovalReasonsJson(approvalReasons) },
+            Details = approvalReasons is null
+                ? decision.Chain is { } chain ? new JsonObject { ["flow"] = Flow.FlowEvidence.ToJson(chain) } : null
+                : new JsonObject { ["approvalRequiredBy"] = ApprovalReasonsJson(approvalReasons) },
         };
         bool recorded = await RecordAsync(evidence).ConfigureAwait(false);
         if (!recorded && allowed && _engine.Options.Evidence.DenyWhenEvidenceFails)
@@ -334,6 +337,7 @@ internal sealed partial class GuardedTransport : ITransport
         }
 
         var pending = new PendingRequest(PendingKind.ToolCall, RequestMethods.ToolsCall, _engine.TimeProvider.GetTimestamp()) { Call = context };
+        Flow.FlowControl.OnSent(context); // flow: sequence rules advance
         try
         {
             await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
@@ -382,7 +386,13 @@ internal sealed partial class GuardedTransport : ITransport
         var array = new JsonArray();
         foreach (GuardDecision reason in reasons)
         {
-            array.Add((JsonNode)new JsonObject { ["ruleId"] = reason.RuleId, ["reason"] = reason.Reason });
+            var item = new JsonObject { ["ruleId"] = reason.RuleId, ["reason"] = reason.Reason };
+            if (reason.Chain is { } chain)
+            {
+                item["flow"] = Flow.FlowEvidence.ToJson(chain);
+            }
+
+            array.Add((JsonNode)item);
         }
 
         return array;
@@ -906,6 +916,7 @@ internal sealed partial class GuardedTransport : ITransport
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);
+        Flow.FlowControl.OnResponse(pending.Call, message); // flow: labels enter and source values are tracked, before isolation rewrites the result
 
         // Isolation: sanitize, scan and react before the result reaches the model. When the reaction may ask the
         // approver (which can take minutes), it runs off the receive loop so other responses keep flowing.
