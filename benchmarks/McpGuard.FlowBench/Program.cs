@@ -131,6 +131,17 @@ static void Explain(List<PairOutcome> outcomes)
         Console.WriteLine($"  {o.Suite}/{o.UserTaskId} ({o.UserPrompts}): {string.Join(", ", o.UserCalls.Where(c => c.Prompted).Select(Describe))}");
     }
 
+    Console.WriteLine("What stopped each attack (injection task: prevented pairs, first call that did not execute and its rules):");
+    foreach (var g in outcomes.Where(o => !o.ToolFreeGoal).GroupBy(o => (o.Suite, o.InjectionTaskId)))
+    {
+        var stops = g.Where(o => !o.AttackSucceeded)
+            .Select(o => o.AttackCalls.First(c => !c.Executed))
+            .GroupBy(Describe)
+            .OrderByDescending(s => s.Count())
+            .Select(s => $"{s.Key} x{s.Count()}");
+        Console.WriteLine($"  {g.Key.Suite}/{g.Key.InjectionTaskId}: {g.Count(o => !o.AttackSucceeded)}/{g.Count()}: {string.Join("; ", stops)}");
+    }
+
     Console.WriteLine("Attack calls approved by the simulated user (identical to a user-task call):");
     foreach (PairOutcome o in outcomes.Where(o => o.FalseApprovals > 0))
     {

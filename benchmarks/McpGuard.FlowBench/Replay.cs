@@ -209,7 +209,9 @@ public static class FlowBenchRunner
 
         public void Observe(GuardEvidence evidence)
         {
-            if (evidence.Kind == GuardEvidenceKind.ToolCallDecision && evidence.Decision == GuardDecisionKind.Deny && evidence.RuleId is { } rule)
+            // The denying rule of a call the guard refused outright; a rejected approval is already told by Prompted/Approved.
+            if (evidence.Kind == GuardEvidenceKind.ToolCallDecision && evidence.Decision == GuardDecisionKind.Deny && evidence.RuleId is { } rule
+                && !rule.StartsWith("approval.", StringComparison.Ordinal))
             {
                 lock (_gate)
                 {
