@@ -125,7 +125,7 @@ public sealed class FlowChain
     private static string Render(string toolName, IReadOnlyList<FlowProvenance> sources, IReadOnlyList<FlowArgumentFinding> arguments, string? detail)
     {
         var sb = new StringBuilder(toolName);
-        if (sources.Count > 0)
+        if (sources.Count > 0 && arguments.Count == 0)
         {
             sb.Append(" after ");
             for (int i = 0; i < sources.Count && i < 4; i++)
@@ -144,17 +144,24 @@ public sealed class FlowChain
             }
         }
 
+        string separator = ": ";
         foreach (FlowArgumentFinding finding in arguments.Take(4))
         {
-            sb.Append("; argument ").Append(finding.JsonPath);
+            sb.Append(separator).Append("argument ").Append(finding.JsonPath);
+            separator = "; ";
             sb.Append(finding.Source is { } s
-                ? " carries a " + KindName(finding.Kind) + " from " + s.Describe()
+                ? (finding.Kind == FlowValueKinds.None ? " is not a trusted value; it was seen when " : " carries " + KindName(finding.Kind) + " seen when ") + s.Describe()
                 : " is not a trusted value");
+        }
+
+        if (arguments.Count > 4)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" (+{arguments.Count - 4} more arguments)");
         }
 
         if (detail is not null)
         {
-            sb.Append("; ").Append(detail);
+            sb.Append(separator == ": " ? ": " : "; ").Append(detail);
         }
 
         return sb.ToString();
@@ -162,13 +169,14 @@ public sealed class FlowChain
 
     private static string KindName(FlowValueKinds kind) => kind switch
     {
-        FlowValueKinds.Url => "URL",
-        FlowValueKinds.Email => "e-mail address",
-        FlowValueKinds.Iban => "IBAN",
-        FlowValueKinds.AccountNumber => "account number",
-        FlowValueKinds.Phone => "phone number",
-        FlowValueKinds.Token => "token",
-        _ => "value",
+        FlowValueKinds.Url => "a URL",
+        FlowValueKinds.Email => "an e-mail address",
+        FlowValueKinds.Iban => "an IBAN",
+        FlowValueKinds.AccountNumber => "an account number",
+        FlowValueKinds.Phone => "a phone number",
+        FlowValueKinds.Token => "a token",
+        FlowValueKinds.Text => "text copied from content",
+        _ => "a value",
     };
 }
 

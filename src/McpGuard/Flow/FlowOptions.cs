@@ -225,6 +225,10 @@ public sealed class FlowToolOptions
     /// </summary>
     public List<string> Destinations { get; } = [];
 
+    /// <summary>Whether a call with no value at any of <see cref="Destinations"/> sends nothing anywhere (e.g. a calendar event without participants), so it counts as having only trusted destinations for the <c>ExemptTrustedDestinations</c> exemptions. Leave false when the server may fall back to a default destination.</summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool LocalWithoutDestinations { get; set; }
+
     /// <summary>If set, every value at <see cref="Destinations"/> must be trusted, else this action (rule <c>flow.argument-provenance</c>). A tool with no destination value in a call passes.</summary>
     /// <value>Default: <see langword="null"/> (no requirement).</value>
     public FlowAction? UntrustedDestinationAction { get; set; }
@@ -257,7 +261,11 @@ public sealed class FlowRuleOptions
     /// <value>Default: <see cref="FlowAction.RequireApproval"/>.</value>
     public FlowAction Action { get; set; }
 
-    /// <summary>Whether a sink call whose tool declares <see cref="FlowToolOptions.Destinations"/>, and whose destination values are all trusted, is exempt. Does not exempt <c>destructive</c> or <c>code-execution</c> calls.</summary>
+    /// <summary>
+    /// Whether a call whose tool declares <see cref="FlowToolOptions.Destinations"/> or <see cref="FlowToolOptions.TrustedArguments"/>,
+    /// and whose values there are all trusted (see <see cref="FlowSession.IsTrustedValue"/>), is exempt from this rule. A call with no
+    /// value at any of them is exempt only with <see cref="FlowToolOptions.LocalWithoutDestinations"/>. Tools that declare neither are never exempt.
+    /// </summary>
     /// <value>Default: <see langword="false"/>.</value>
     public bool ExemptTrustedDestinations { get; set; }
 }

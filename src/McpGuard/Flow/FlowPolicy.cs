@@ -201,6 +201,7 @@ internal sealed partial class FlowPolicy
             TrustedArguments = trusted,
             UntrustedArgumentAction = tool?.UntrustedArgumentAction ?? FlowAction.RequireApproval,
             CopiedText = copied,
+            LocalWithoutDestinations = tool?.LocalWithoutDestinations ?? false,
         };
     }
 
@@ -415,12 +416,15 @@ internal sealed class ToolFlow(ulong mask, ulong annotationMask, string? sinkKin
 
     public JsonPathSelector[] CopiedText { get; init; } = [];
 
+    public bool LocalWithoutDestinations { get; init; }
+
     public ToolFlow WithAnnotations(ulong added, FlowPolicy policy) =>
         new(Mask | added, added, SinkKind, Destinations, UntrustedDestinationAction, policy.Names(Mask | added), this)
         {
             TrustedArguments = TrustedArguments,
             UntrustedArgumentAction = UntrustedArgumentAction,
             CopiedText = CopiedText,
+            LocalWithoutDestinations = LocalWithoutDestinations,
         };
 }
 

@@ -129,7 +129,8 @@ internal static class FlowPolicyReader
                 case "trustedarguments": to.TrustedArguments.AddRange(Strings(p.Value, at)); break;
                 case "untrustedargumentaction": to.UntrustedArgumentAction = Enum<FlowAction>(p.Value, at); break;
                 case "copiedtextpaths": to.CopiedTextPaths.AddRange(Strings(p.Value, at)); break;
-                default: throw Unknown(at, "Labels, SinkKind, Destinations, UntrustedDestinationAction, TrustedArguments, UntrustedArgumentAction, CopiedTextPaths");
+                case "localwithoutdestinations": to.LocalWithoutDestinations = Bool(p.Value, at); break;
+                default: throw Unknown(at, "Labels, SinkKind, Destinations, LocalWithoutDestinations, UntrustedDestinationAction, TrustedArguments, UntrustedArgumentAction, CopiedTextPaths");
             }
         }
     }

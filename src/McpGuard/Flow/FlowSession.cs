@@ -465,7 +465,12 @@ public sealed class FlowSession
             bool? destinationsTrusted = null;
             bool DestinationsTrusted()
             {
-                destinationsTrusted ??= destinations is { Count: > 0 } && AllTrustedLocked(destinations, destinationValues!);
+                // Declared destinations and trusted arguments all hold trusted values. No value at all counts only when the host
+                // declared that the tool then sends nothing anywhere (LocalWithoutDestinations); a server may otherwise use a default.
+                destinationsTrusted ??= (flow.Destinations.Length > 0 || flow.TrustedArguments.Length > 0)
+                    && ((destinations?.Count ?? 0) + (trustedArguments?.Count ?? 0) > 0 || flow.LocalWithoutDestinations)
+                    && (destinations is null || AllTrustedLocked(destinations, destinationValues!))
+                    && (trustedArguments is null || trustedArguments.TrueForAll(t => IsTrustedLocked(t.Value, t.Values)));
                 return destinationsTrusted.Value;
             }
 
@@ -580,8 +585,7 @@ public sealed class FlowSession
             // 5. Untrusted content before a high-impact call.
             if (o.UntrustedBeforeHighImpact.Enabled && untrusted && highImpact)
             {
-                bool onlySink = (flow.Mask & policy.HighImpactMask) == policy.SinkBit;
-                if (!(onlySink && o.UntrustedBeforeHighImpact.ExemptTrustedDestinations && DestinationsTrusted()))
+                if (!(o.UntrustedBeforeHighImpact.ExemptTrustedDestinations && DestinationsTrusted()))
                 {
                     var chain = new FlowChain(FlowPolicy.UntrustedBeforeHighImpactRule, context.ServerName, context.ToolName, number, FirstSources(policy.UntrustedBit), [], []);
                     fired.Add((o.UntrustedBeforeHighImpact.Action, Decide(o.UntrustedBeforeHighImpact.Action, $"Untrusted content is in the session and this tool is high-impact: {chain.Summary}.", FlowPolicy.UntrustedBeforeHighImpactRule, null, chain)));
@@ -964,9 +968,9 @@ public sealed class FlowSession
         int at = 0;
         while ((at = haystack.IndexOf(needle, at, StringComparison.Ordinal)) >= 0)
         {
-            bool startOk = at == 0 || !char.IsLetterOrDigit(haystack[at - 1]);
             int end = at + needle.Length;
-            bool endOk = end == haystack.Length || !char.IsLetterOrDigit(haystack[end]);
+            bool startOk = at == 0 || IsBoundary(haystack, at - 1, -1);
+            bool endOk = end == haystack.Length || IsBoundary(haystack, end, +1);
             if (startOk && endOk)
             {
                 return true;
@@ -976,6 +980,28 @@ public sealed class FlowSession
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Whether the character at <paramref name="index"/> ends a value: not a letter or digit and not a character that joins
+    /// parts of one value (<c>- _ @ / : + # % &amp; = ~</c>), so "1j1l" is not trusted by "1j1l-2k3j"; a '.' counts only at the end
+    /// of a sentence (followed, in <paramref name="direction"/>, by something that is not a letter or digit).
+    /// </summary>
+    private static bool IsBoundary(string text, int index, int direction)
+    {
+        char c = text[index];
+        if (char.IsLetterOrDigit(c) || c is '-' or '_' or '@' or '/' or ':' or '+' or '#' or '%' or '&' or '=' or '~')
+        {
+            return false;
+        }
+
+        if (c == '.')
+        {
+            int next = index + direction;
+            return next < 0 || next >= text.Length || !char.IsLetterOrDigit(text[next]);
+        }
+
+        return true;
     }
 
     private bool Collect(string path, string text, List<FlowValue> scratch, List<(string, FlowValue)> into)
