@@ -140,6 +140,10 @@ static void Explain(List<PairOutcome> outcomes)
             .OrderByDescending(s => s.Count())
             .Select(s => $"{s.Key} x{s.Count()}");
         Console.WriteLine($"  {g.Key.Suite}/{g.Key.InjectionTaskId}: {g.Count(o => !o.AttackSucceeded)}/{g.Count()}: {string.Join("; ", stops)}");
+        if (g.Where(o => !o.AttackSucceeded).Select(o => o.AttackCalls.First(c => !c.Executed).Chain).FirstOrDefault(c => c is not null) is { } chain)
+        {
+            Console.WriteLine($"      e.g. the approval request said: {chain}");
+        }
     }
 
     Console.WriteLine("Attack calls approved by the simulated user (identical to a user-task call):");

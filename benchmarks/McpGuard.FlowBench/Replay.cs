@@ -21,7 +21,8 @@ public sealed record BenchPolicy(string Name, Action<FlowOptions>? ConfigureFlow
 /// <param name="Prompted">Whether the guard asked the (simulated) user.</param>
 /// <param name="Approved">Whether the simulated user approved (only meaningful when <paramref name="Prompted"/>).</param>
 /// <param name="RuleIds">Rule ids of the guard's decision (approval reasons or the denying rule), for explanations.</param>
-public sealed record CallOutcome(string Tool, bool Executed, bool Prompted, bool Approved, IReadOnlyList<string> RuleIds);
+/// <param name="Chain">The flow chain the approval request named (<see cref="FlowChain.Summary"/>), if any.</param>
+public sealed record CallOutcome(string Tool, bool Executed, bool Prompted, bool Approved, IReadOnlyList<string> RuleIds, string? Chain = null);
 
 /// <summary>The outcome of one (user task, injection task) pair.</summary>
 public sealed record PairOutcome(
@@ -172,6 +173,7 @@ public static class FlowBenchRunner
         private bool _prompted;
         private bool _approved;
         private List<string> _rules = [];
+        private string? _chain;
 
         public bool AttackPhase { get; set; }
 
@@ -182,6 +184,7 @@ public static class FlowBenchRunner
                 _prompted = false;
                 _approved = false;
                 _rules = [];
+                _chain = null;
             }
         }
 
@@ -189,7 +192,7 @@ public static class FlowBenchRunner
         {
             lock (_gate)
             {
-                return new CallOutcome(tool, executed, _prompted, _approved, [.. _rules.Distinct(StringComparer.Ordinal)]);
+                return new CallOutcome(tool, executed, _prompted, _approved, [.. _rules.Distinct(StringComparer.Ordinal)], _chain);
             }
         }
 
@@ -202,6 +205,7 @@ public static class FlowBenchRunner
                 _prompted = true;
                 _approved = approve;
                 _rules.AddRange(request.Reasons.Select(r => r.RuleId ?? "?"));
+                _chain ??= request.Flow?.Summary;
             }
 
             return approve;
