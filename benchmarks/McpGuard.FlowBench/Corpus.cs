@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -107,6 +106,4 @@ public sealed class AgentDojoCorpus
         JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.ToJsonString(),
         _ => null,
     };
-
-    internal static string Invariant(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 }
