@@ -748,7 +748,7 @@ public sealed class FlowSession
         {
             int sources = _labelSources.Sum(l => l?.Count ?? 0);
             int chains = _sequences.Sum(s => s.Chain.Sum(c => c?.Length ?? 0));
-            return _values.Count + _trusted.Count + sources + chains + _history.Count(h => h is not null) + _toolScopes.Count + _scopeRules.Count;
+            return _values.Count + _trusted.Count + _phrases.Count + _trustedPhrases.Count + sources + chains + _history.Count(h => h is not null) + _toolScopes.Count + _scopeRules.Count;
         }
     }
 
