@@ -8,5 +8,19 @@ if (args.Contains("--quick", StringComparer.Ordinal))
     return await QuickComparison.RunAsync(Console.Out, breakdown: args.Contains("--breakdown", StringComparer.Ordinal));
 }
 
+// --prefilter [files.jsonl...]: detector rules let through by the keyword prefilter (see PrefilterStats).
+// --count <mode> <n> [resultChars]: runs n calls of one client after a warm-up and prints CPU time and allocations per call. CPU time
+// and allocations are steadier than wall-clock time on a busy machine (see CountRun).
+if (args.Length > 0 && args[0] == "--prefilter")
+{
+    return PrefilterStats.Run(args[1..]);
+}
+
+int countAt = Array.IndexOf(args, "--count");
+if (countAt >= 0 && countAt + 2 < args.Length)
+{
+    return await CountRun.RunAsync(Console.Out, Enum.Parse<McpGuard.Benchmarks.Infrastructure.ClientMode>(args[countAt + 1], ignoreCase: true), int.Parse(args[countAt + 2], System.Globalization.CultureInfo.InvariantCulture), countAt + 3 < args.Length ? int.Parse(args[countAt + 3], System.Globalization.CultureInfo.InvariantCulture) : McpGuard.Benchmarks.Infrastructure.Scenario.ResultChars);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(QuickComparison).Assembly).Run(args);
 return 0;

@@ -18,13 +18,22 @@ internal static class Scenario
     public const string AllowedRoot = "/data";
     public const int ResultChars = 4096;
 
+    /// <summary>The result size of the 64 KB round trip (isolation target).</summary>
+    public const int LargeResultChars = 64 * 1024;
+
     /// <summary>4,096 ASCII characters of text in lines, like a small file.</summary>
-    public static readonly string ResultText = BuildResultText();
+    public static readonly string ResultText = BuildResultText(ResultChars);
+
+    /// <summary>65,536 characters of the same text.</summary>
+    public static readonly string LargeResultText = BuildResultText(LargeResultChars);
 
     public static readonly IReadOnlyDictionary<string, object?> Arguments = new Dictionary<string, object?> { ["path"] = "/data/a.txt" };
 
-    public static McpServerTool CreateTool() =>
-        McpServerTool.Create((string path) => ResultText, new McpServerToolCreateOptions { Name = ToolName, Description = "Reads a file." });
+    public static McpServerTool CreateTool(int resultChars = ResultChars)
+    {
+        string text = resultChars == LargeResultChars ? LargeResultText : resultChars == ResultChars ? ResultText : BuildResultText(resultChars);
+        return McpServerTool.Create((string path) => text, new McpServerToolCreateOptions { Name = ToolName, Description = "Reads a file." });
+    }
 
     /// <summary>One registered server; the tool allowed with an <see cref="ArgumentRule"/> on <c>$.path</c> so the constraint stage runs.</summary>
     /// <remarks>The foundation comparison runs the foundation stages; content isolation (sanitizer + injection detector on
@@ -46,24 +55,25 @@ internal static class Scenario
     }
 
     /// <summary>Throws unless <paramref name="result"/> is the expected successful 4 KB result (so a guard that denies cannot look fast).</summary>
-    public static void Verify(CallToolResult result, string label)
+    public static void Verify(CallToolResult result, string label, int resultChars = ResultChars)
     {
-        if (result.IsError == true || result.Content.Count != 1 || result.Content[0] is not TextContentBlock { Text.Length: ResultChars })
+        // With isolation on, the default spotlighting (if any) may wrap the text: at least the whole text must arrive.
+        if (result.IsError == true || result.Content.Count < 1 || result.Content.OfType<TextContentBlock>().Sum(b => b.Text.Length) < resultChars)
         {
-            throw new InvalidOperationException($"{label}: the call did not return the expected {ResultChars}-character result.");
+            throw new InvalidOperationException($"{label}: the call did not return the expected {resultChars}-character result.");
         }
     }
 
-    private static string BuildResultText()
+    private static string BuildResultText(int chars)
     {
-        var sb = new StringBuilder(ResultChars);
-        for (int line = 0; sb.Length < ResultChars; line++)
+        var sb = new StringBuilder(chars + 80);
+        for (int line = 0; sb.Length < chars; line++)
         {
             sb.Append("line ").Append(line.ToString("D4", System.Globalization.CultureInfo.InvariantCulture))
               .Append(": the quick brown fox jumps over the lazy dog; 0123456789.\n");
         }
 
-        return sb.ToString(0, ResultChars);
+        return sb.ToString(0, chars);
     }
 }
 
@@ -115,9 +125,9 @@ internal sealed class RoundTripHarness : IAsyncDisposable
 
     public McpClient Client { get; }
 
-    public static async Task<RoundTripHarness> StartAsync(ClientMode mode)
+    public static async Task<RoundTripHarness> StartAsync(ClientMode mode, int resultChars = Scenario.ResultChars)
     {
-        InProcessServer server = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Scenario.CreateTool());
+        InProcessServer server = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Scenario.CreateTool(resultChars));
         McpGuardEngine? engine = null;
         string? file = null;
         McpClient client;
@@ -154,7 +164,7 @@ internal sealed class RoundTripHarness : IAsyncDisposable
 
         var harness = new RoundTripHarness(server, client, engine, file);
         await client.ListToolsAsync();
-        Scenario.Verify(await harness.CallAsync(), mode.ToString());
+        Scenario.Verify(await harness.CallAsync(), mode.ToString(), resultChars);
         return harness;
     }
 

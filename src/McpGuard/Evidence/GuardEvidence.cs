@@ -182,7 +182,7 @@ public sealed record ApprovalEvidence(string RequestDigest, string Result, strin
 /// <summary>How an allowed call ended.</summary>
 /// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</param>
 /// <param name="DurationMs">Time from sending the request to the response, in milliseconds.</param>
-/// <param name="ResultSha256">SHA-256 of the result JSON as received (compact serialization), if any.</param>
+/// <param name="ResultSha256">SHA-256 (lower-case hex) of the result member's UTF-8 JSON exactly as the transport received it; for a result the transport built without parsing bytes, of its compact serialization. <see langword="null"/> when there is no result.</param>
 /// <param name="ResultSize">Size of that JSON in bytes.</param>
 /// <param name="ErrorCode">The JSON-RPC error code, for <c>protocol-error</c>.</param>
 public sealed record OutcomeEvidence(string Status, double DurationMs, string? ResultSha256, long? ResultSize, int? ErrorCode);

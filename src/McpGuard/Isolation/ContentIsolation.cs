@@ -584,10 +584,14 @@ internal sealed partial class ContentIsolation
 
         public List<(int Start, int Length)> RedactSpans { get; } = [];
 
-        public string Get() => (parent is not null ? parent[key!] : item!.Value.Array[item.Value.Index]) is JsonValue v && v.TryGetValue(out string? s) ? s : string.Empty;
+        // The current value, read once: reading a parsed string value allocates a new string every time.
+        private string? _value;
+
+        public string Get() => _value ??= (parent is not null ? parent[key!] : item!.Value.Array[item.Value.Index]) is JsonValue v && v.TryGetValue(out string? s) ? s : string.Empty;
 
         public void Set(string value)
         {
+            _value = value;
             if (parent is not null)
             {
                 parent[key!] = value;

@@ -6,6 +6,15 @@ namespace McpGuard.Isolation.Detection;
 /// <summary>Hand-written single-pass scanners for hidden Unicode, terminal control sequences and encoded blobs.</summary>
 internal static class CharacterScanners
 {
+    private const int MinBlobLength = 40;
+    private const int BlobStride = MinBlobLength / 2;
+
+    private static readonly System.Buffers.SearchValues<char> s_plain = System.Buffers.SearchValues.Create(
+        "\t\n !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    private static readonly System.Buffers.SearchValues<char> s_base64 = System.Buffers.SearchValues.Create(
+        "+-/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz");
+
     internal const string TagRule = "unicode.tag-characters";
     internal const string ZeroWidthRule = "unicode.zero-width";
     internal const string BidiRule = "unicode.bidi-control";
@@ -28,6 +37,14 @@ internal static class CharacterScanners
         int i = 0;
         while (i < text.Length)
         {
+            // Printable ASCII, tab and line feed need no attention: skip runs of them with a vectorized search.
+            int skip = text.AsSpan(i).IndexOfAnyExcept(s_plain);
+            if (skip < 0)
+            {
+                break;
+            }
+
+            i += skip;
             char c = text[i];
             if (char.IsHighSurrogate(c))
             {
@@ -269,29 +286,38 @@ internal static class CharacterScanners
     /// <summary>Finds long base64/hex runs; decodes base64 runs that hold readable text and hands it to <paramref name="decodedText"/>.</summary>
     public static void ScanBlobs(string text, Action<string, int, int, double, string> add, Action<string, int, int>? decodedText)
     {
-        int i = 0;
+        // A run of at least MinBlobLength base64 characters covers two consecutive multiples of BlobStride, and the
+        // characters between them: probe those positions instead of every character, and only then find the run's ends.
         int decodedBlobs = 0;
-        while (i < text.Length)
+        ReadOnlySpan<char> span = text;
+        int k = 0;
+        while (k + BlobStride < span.Length)
         {
-            if (!IsBase64Char(text[i]))
+            if (!IsBase64Char(span[k]) || !IsBase64Char(span[k + BlobStride]) || span.Slice(k, BlobStride + 1).IndexOfAnyExcept(s_base64) >= 0)
             {
-                i++;
+                k += BlobStride;
                 continue;
             }
 
-            int start = i;
-            bool upper = false, lower = false, digit = false;
-            while (i < text.Length && IsBase64Char(text[i]))
+            int start = k;
+            while (start > 0 && IsBase64Char(span[start - 1]))
             {
-                char c = text[i];
-                upper |= c is >= 'A' and <= 'Z';
-                lower |= c is >= 'a' and <= 'z';
-                digit |= c is >= '0' and <= '9';
-                i++;
+                start--;
             }
 
-            int length = i - start;
-            if (length < 40 || !(upper && lower) || LooksLikePathOrUrl(text, start, length))
+            int end = span[k..].IndexOfAnyExcept(s_base64);
+            end = end < 0 ? span.Length : k + end;
+            int length = end - start;
+
+            // Next probe: the first multiple of the stride after the run (the run is maximal, so no other run overlaps it).
+            k = (end / BlobStride + 1) * BlobStride;
+            if (length < MinBlobLength)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<char> run = span.Slice(start, length);
+            if (run.IndexOfAnyInRange('A', 'Z') < 0 || run.IndexOfAnyInRange('a', 'z') < 0 || LooksLikePathOrUrl(text, start, length))
             {
                 continue;
             }
@@ -300,7 +326,7 @@ internal static class CharacterScanners
             if (decodedText is not null && decodedBlobs < 16 && length <= 1 << 16)
             {
                 decodedBlobs++;
-                string? decoded = TryDecodeText(text.AsSpan(start, length));
+                string? decoded = TryDecodeText(run);
                 if (decoded is not null)
                 {
                     add(BlobTextRule, start, length, 0.35, "Base64 run that decodes to readable text: \"" + Truncate(decoded) + "\".");

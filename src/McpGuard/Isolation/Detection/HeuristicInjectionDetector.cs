@@ -73,18 +73,18 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
 
     internal void ScanInto(string text, ScanTarget target, Accumulator acc, bool nested)
     {
-        foreach (PatternRule rule in InjectionRules.All)
+        IReadOnlyList<PatternRule> rules = InjectionRules.All;
+        ulong wanted = _options.Multilingual ? InjectionRules.AllMask : InjectionRules.AllMask & ~InjectionRules.MultilingualMask;
+        ulong run = _options.DisablePrefilter ? wanted : InjectionRules.Triggers.MayMatch(text, wanted);
+        for (int r = 0; run != 0 && r < rules.Count; r++)
         {
-            if (rule.Multilingual && !_options.Multilingual)
+            if ((run & (1UL << r)) == 0)
             {
                 continue;
             }
 
-            if (!_options.DisablePrefilter && !rule.MayMatch(text))
-            {
-                continue;
-            }
-
+            run &= ~(1UL << r);
+            PatternRule rule = rules[r];
             double weight = rule.WeightFor(target);
             foreach (var match in rule.Regex.EnumerateMatches(text))
             {

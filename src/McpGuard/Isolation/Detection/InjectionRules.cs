@@ -38,7 +38,7 @@ internal static class InjectionRules
         // ---- Addressing the model ------------------------------------------------------------------------------
         new("injection.addresses-model",
             @"\b(?:message|note|instructions?|request)\s+(?:from\s+[^\n.]{1,60}\s+)?(?:to|for)\s+you\s*,?\s*(?:the\s+)?" + Model + @"\b|\bto\s+you\s*,\s*(?:the\s+)?" + Model + @"\b|\b(?:dear|attention|hey|hello|hi|note\s+to\s+(?:the\s+)?)\s*,?\s+(?:the\s+)?" + Model + @"s?\b\s*[,:!]|\bas\s+an?\s+(?:ai|language\s+model|llm)\b|\byou\s+are\s+(?:now\s+)?(?:an?\s+)?(?:ai|large\s+language\s+model|llm)\s+(?:assistant|model|agent)|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|language\s+model|large\s+language\s+model|ai\s+assistant|ai\s+agent|assistant|chatbot)\b|\b(?:ai|llm)\s+(?:assistants?|agents?|models?)\s+(?:reading|processing|summari[sz]ing)\s+this\b",
-            0.55, 0.5, "Addresses the AI model directly.", triggers: ["ai", "assistant", "agent", "model", "llm", "chatbot", "gpt", "claude", "gemini", "llama", "mistral", "copilot"]),
+            0.55, 0.5, "Addresses the AI model directly.", triggers: [@"ai\b", @"ais\b", @"assistant", @"agent", @"model", @"llm", @"chatbot", @"gpt", @"claude", @"gemini", @"llama", @"mistral", @"copilot"]),
         new("injection.important-message",
             @"\b(?:this\s+is\s+)?an?\s+(?:very\s+)?(?:important|urgent|critical|private|confidential)\s+(?:message|instruction|notice|request|note)\s+(?:from|for|to)\b",
             0.45, 0.5, "Announces an important message for the model.", triggers: ["message", "instruction", "notice", "request", "note"]),
@@ -52,7 +52,7 @@ internal static class InjectionRules
         // ---- Fake turn markers and closers ---------------------------------------------------------------------
         new("injection.fake-role-marker",
             @"<\|[a-z_]{2,24}\|>|</?(?:start|end)_of_turn>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:tool_result|tool_results|function_results?|function_calls?|tool_output|tool_response|tool_call|system|system_prompt|assistant|user_query|instructions?)\s*>|^\s*#{2,}\s*(?:system|instruction|instructions|assistant|human|new\s+instructions?)\b\s*:?|#{2,}\s*[(\[]?\s*(?:system|assistant|instructions?)(?:[_ ](?:message|prompt|note|instructions?|override))?\s*[)\]]|^\s*(?:human|assistant|system)\s*:\s*\S|^\s*\[(?:system|assistant)\]\s*:?|\[(?:system|assistant)\]\(#\w+\)",
-            0.5, 0.5, "Fake conversation-role marker or tool-result closer.", triggers: ["<", "inst]", "#", "human", "assistant", "system"]),
+            0.5, 0.5, "Fake conversation-role marker or tool-result closer.", triggers: [@"<|", @"_of_turn>", @"inst]", @"<<", @"\btool_", @"\bfunction_", @"\bsystem", @"\bassistant", @"\buser_query", @"\binstruction", @"##", @"\bhuman"]),
 
         new("injection.fake-closer",
             @"\bend\s+of\s+(?:the\s+)?(?:tool\s+(?:output|result|response)|function\s+(?:output|result)|search\s+results?|retrieved\s+(?:content|context|documents?)|untrusted\s+(?:content|data)|context|data)\s*(?:[-=#*\]>)]|$)|\b(?:tool|function)\s+(?:output|result|response)\s+(?:ends|ended|is\s+over|complete)\b",
@@ -67,7 +67,7 @@ internal static class InjectionRules
         // ---- Emphasis wrappers typical of tool poisoning ---------------------------------------------------------
         new("injection.emphasis-tag",
             @"<\s*/?\s*(?:important|information|info|admin|secret|hidden|critical|urgent|mandatory|priority|note|instructions?|system[_ -]?(?:note|message|instructions?|override)?)\s*>|\[\s*(?:important|critical|urgent|admin|system|mandatory)\s*\]",
-            0.45, 0.45, "Emphasis tag wrapping instructions (e.g. <IMPORTANT>).", triggers: ["<", "["]),
+            0.45, 0.45, "Emphasis tag wrapping instructions (e.g. <IMPORTANT>).", triggers: [@"\bimportant\b", @"\binfo", @"\badmin\b", @"\bsecret\b", @"\bhidden\b", @"\bcritical\b", @"\burgent\b", @"\bmandatory\b", @"\bpriority\b", @"\bnote\b", @"\binstruction", @"\bsystem"]),
         new("injection.fake-system-header",
             @"\b(?:(?:CRITICAL|URGENT|IMPORTANT|MANDATORY)\s+)?(?:SYSTEM|SECURITY|COMPLIANCE|PERFORMANCE|ENVIRONMENT|PRIVILEGE(?:\s+ESCALATION)?|INTERNAL(?:\s+DEV)?|ADMIN|ADMINISTRATOR|DEVELOPER|DEV|DATA|ACCESS|AUTHENTICATION)\s+(?:UPDATE|MAINTENANCE|OPTIMIZATION|NOTICE|ALERT|PROTOCOL|ENHANCEMENT|VALIDATION|REQUIREMENT|OVERRIDE|MESSAGE|CHECK|INSTRUCTIONS?|DIRECTIVE|POLICY|UPGRADE|AUDIT|VERIFICATION|NOTE)S?\s*:|\bIMPORTANT\s+(?:NOTICE|UPDATE|SYSTEM\s+\w+)\s*:",
             0.5, 0.5, "Fake system/maintenance notice header.", caseSensitive: true, triggers: ["update", "maintenance", "optimization", "notice", "alert", "protocol", "enhancement", "validation", "requirement", "override", "message", "check", "instruction", "directive", "policy", "upgrade", "audit", "verification", "note", "important"]),
@@ -81,10 +81,10 @@ internal static class InjectionRules
             0.5, 0.4, "Directs silent rewriting of call arguments.", triggers: ["automatically", "silently", "always", "must", "redirect"]),
         new("injection.call-tool",
             @"\b(?:must|should|need\s+to|have\s+to|required\s+to|please|always)\s+(?:first\s+|also\s+|immediately\s+|now\s+|then\s+)*(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'""]?[a-z][\w-]*(?:_|-|\.)[\w.-]+[`'""]?(?:\s+(?:tool|function|command|endpoint))?|\bby\s+(?:using|calling|invoking)\s+(?:the\s+)?[`'""][^`'""\n]{2,60}[`'""]\s+(?:tool|function)|\b(?:call|invoke|use)\s+the\s+[`'""]?[\w-]+[`'""]?\s+(?:tool|function)\s+(?:with|to\s+(?:send|read|write|delete|forward|email|transfer|post))\b",
-            0.25, 0.4, "Asks the model to call a particular tool.", triggers: ["must", "should", "need", "have", "required", "please", "always", "using", "calling", "invoking", "call", "invoke", "use"]),
+            0.25, 0.4, "Asks the model to call a particular tool.", triggers: [@"\bmust\b", @"\bshould\b", @"\bneed\b", @"\bhave\b", @"\brequired\b", @"\bplease\b", @"\balways\b", @"\busing\b", @"\bcalling\b", @"\binvoking\b", @"\bcall\b", @"\binvoke\b", @"\buse\b"]),
         new("injection.call-tool",
             @"\b(?:please|must|you\s+should|you\s+need\s+to)\s+(?:now\s+|first\s+|then\s+|also\s+)*(?:call|invoke)\s+(?:[`'""][a-z][\w-]*[`'""]|[a-z]\w*_\w+)\s+(?:with|to\s+(?:get|retrieve|access|proceed|complete|capture|fetch)|first|tool|function)\b|\bplease\s+(?:now\s+)?call\s+[a-z]\w*\s+with\b|\brequires?\s+[`'""]?[\w-]+[`'""]?\s+to\s+be\s+(?:called|invoked|run|used|executed)\s+(?:first|before)\b",
-            0.3, 0.4, "Asks the model to call a particular tool.", triggers: ["please", "must", "should", "need", "call", "invoke", "require"]),
+            0.3, 0.4, "Asks the model to call a particular tool.", triggers: [@"\bplease\b", @"\bmust\b", @"\bshould\b", @"\bneed\b", @"\bcall\b", @"\binvoke\b", @"\brequire"]),
         new("injection.fake-error",
             @"\berror""?\s*[:=]\s*""?[^""\n]{0,200}\b(?:please|you\s+must|you\s+need\s+to|you\s+should|in\s+order\s+to)\s+(?:now\s+|first\s+)?(?:call|use|invoke|run|read|send|execute|adhere|follow|provide|visit)\b|\b(?:service|tool)\s+(?:is\s+)?(?:temporarily\s+)?unavailable\b[^\n]{0,80}\bplease\s+(?:call|use|visit|fetch)\b",
             0.35, 0.35, "Error text that instructs the model.", triggers: ["error", "unavailable"]),
@@ -108,12 +108,12 @@ internal static class InjectionRules
             0.3, 0.15, "Directs deletion of data.", triggers: ["remov", "delet", "eras", "wip", "clean", "purg"]),
         new("injection.promoted-statement",
             @"\b(?:state|say|tell|mention|announce|display|include|add|append)\s+(?:the\s+(?:message|statement|text)\s+)?['""][^'""\n]{10,200}['""]\s+(?:after|before|when|at\s+the\s+end|to\s+(?:the\s+)?user|in\s+(?:every|each|all|your))\b",
-            0.4, 0.4, "Dictates a statement the model must make.", triggers: ["'", "\""]),
+            0.4, 0.4, "Dictates a statement the model must make.", triggers: [@"\bstate\b", @"\bsay\b", @"\btell\b", @"\bmention\b", @"\bannounce\b", @"\bdisplay\b", @"\binclude\b", @"\badd\b", @"\bappend\b"]),
 
         // ---- Concealment ----------------------------------------------------------------------------------------
         new("injection.concealment",
             @"\b(?:do\s+not|don'?t|never|without|must\s+not|mustn'?t|should\s+not|shouldn'?t)\s+(?:ever\s+)?(?:tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?|warn(?:ing)?|let(?:ting)?)\s+(?:the\s+|your\s+)?user|\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:mention(?:ing)?|reveal(?:ing)?|disclos(?:e|ing)|explain(?:ing)?|acknowledg(?:e|ing)|report(?:ing)?)\s+(?:to\s+the\s+user\s+)?(?:that|this|why|the\s+fact|these|any\s+of|anything\s+about|it\b|what\s+you)|\b(?:the\s+)?user\s+(?:must|should|will|does)\s+(?:not|never)\s+(?:know|notice|see|find\s+out|be\s+(?:told|informed|aware))|\bkeep\s+(?:this|it|these)\s+(?:secret|hidden|confidential|private)\b|\b(?:secretly|covertly|surreptitiously)\b|\bwithout\s+(?:the\s+user'?s?\s+)?(?:knowledge|noticing|them\s+knowing|the\s+user\s+knowing)\b|\bact\s+(?:like|as\s+if)\s+(?:you|nothing|it)\b|\bjust\s+say\s+you\b|\bwithout\s+(?:asking|confirming\s+with|checking\s+with|consulting|notifying|telling|informing)\s+(?:me|the\s+user|them|anyone|him|her)\b|\bthis\s+could\s+(?:even\s+)?upset\s+the\s+user\b",
-            0.6, 0.6, "Asks the model to hide something from the user.", triggers: ["not", "don", "never", "without", "user", "keep", "secret", "covert", "surreptitious", "act", "just", "upset", "mustn", "shouldn"]),
+            0.6, 0.6, "Asks the model to hide something from the user.", triggers: [@"\bnot\b", @"\bdon", @"\bnever\b", @"\bwithout\b", @"\bkeep\b", @"\bsecret", @"\bcovert", @"\bsurreptitious", @"\bact\b", @"\bjust\b", @"\bupset\b", @"\bmustn", @"\bshouldn"]),
 
         // ---- Secret / credential harvesting ---------------------------------------------------------------------
         new("injection.sensitive-path",
@@ -138,12 +138,12 @@ internal static class InjectionRules
             0.5, 0.4, "Asks for data to be sent to an address or endpoint.", triggers: ["send", "forward", "mail", "post", "upload", "transmit", "exfiltrat", "leak", "transfer", "copy", "share", "report"]),
         new("injection.network-request-directive",
             @"\b(?:make|send|perform|issue)\s+(?:a\s+|an\s+)?(?:network|http|https|get|post|web|api)\s+(?:request|call)\s+to\b|\b(?:must|should|need\s+to)\s+(?:also\s+)?(?:access|visit|call|contact|ping|notify)\s+(?:our|the|this)\s+(?:\w+\s+){0,3}(?:endpoint|server|url|webhook|api)\b|\bretrieve\s+it\s+via\s+a\s+(?:get|post)\b|\bhas\s+been\s+moved\s+to\s+\S+\.\w{2,}",
-            0.45, 0.45, "Directs a request to an external endpoint.", triggers: ["request", "call", "endpoint", "server", "url", "webhook", "api", "retrieve", "moved"]),
+            0.45, 0.45, "Directs a request to an external endpoint.", triggers: [@"\brequest\b", @"\bcall\b", @"\bendpoint\b", @"\bserver\b", @"\burl\b", @"\bwebhook\b", @"\bapi\b", @"\bretrieve\b", @"\bmoved\b"]),
 
         // ---- Commands --------------------------------------------------------------------------------------------
         new("injection.dangerous-command",
             @"\brm\s+-(?:rf|fr|r)\s+[/~*]|\bsudo\s+[\w-]|\bcurl\s+[^\n|]{0,200}\|\s*(?:ba|z)?sh\b|\bwget\s+[^\n|]{0,200}\|\s*(?:ba|z)?sh\b|\bchmod\s+(?:\+x|777)\b|\bnc\s+-e\b|/dev/tcp/|\bmkfifo\b|\bexport\s+\w+=\$\(|\becho\s+\$(?:PATH|HOME|\w*(?:KEY|TOKEN|SECRET|PASSWORD))\b|\bcat\s+~?/[\w./-]+|\bprintenv\b|\bos\.environ\b|\bshutil\.rmtree\b|\bos\.fork\(\)|\bdd\s+if=",
-            0.45, 0.25, "Shell command with destructive or data-reading effect.", triggers: ["rm", "sudo", "curl", "wget", "chmod", "nc", "/dev/tcp/", "mkfifo", "export", "echo", "cat", "printenv", "os.environ", "shutil.rmtree", "os.fork", "dd"]),
+            0.45, 0.25, "Shell command with destructive or data-reading effect.", triggers: [@"\brm\b", @"\bsudo\b", @"\bcurl\b", @"\bwget\b", @"\bchmod\b", @"\bnc\b", @"/dev/tcp/", @"\bmkfifo\b", @"\bexport\b", @"\becho\b", @"\bcat\b", @"\bprintenv\b", @"\bos.environ\b", @"\bshutil.rmtree\b", @"\bos.fork", @"\bdd\b"]),
         new("injection.execute-command",
             @"\b(?:must|should|please|need\s+to)\s+(?:\w+\s+)?(?:execute|run)\s+(?:the\s+following|this|these)\s+(?:\w+\s+){0,3}(?:command|commands|script|code|cleanup|check)\b|\b(?:please\s+)?run\s*:\s*[`'""]?[\w./~-]+\s",
             0.5, 0.4, "Tells the model to run a command.", triggers: ["execute", "run"]),
@@ -163,17 +163,17 @@ internal static class InjectionRules
             0.3, 0.35, "Asks for a given code block to be used.", triggers: ["code"]),
         new("injection.harmful-code",
             @"\brequests\.(?:post|put)\s*\(|\bsocket\.socket\s*\(|\bsmtplib\.|\bftplib\b|\bpaho\.mqtt\b|\bpyperclip\b|\bwin32clipboard\b|\bpyautogui\.screenshot\b|\bcookiejar\b|\bcookies\.(?:txt|pkl|sqlite)\b|\bos\.environ\b|\bpsutil\.(?:net_connections|virtual_memory|process_iter)\b|\bsubprocess\.(?:call|run|popen|check_output)\s*\(|\bos\.(?:system|remove|rename)\s*\(|\bwhile\s+true\s*:|\bexec\s*\(|\bcryptography\.|\bfernet\b|/dev/(?:sda|random)\b|\bnc\s+-[el]\b|\bscapy\b|\bdriverquery\b",
-            0.1, 0.2, "Code that collects, sends, deletes or loops.", triggers: ["requests.", "socket.", "smtplib", "ftplib", "paho", "pyperclip", "win32clipboard", "pyautogui", "cookiejar", "cookies.", "os.", "psutil", "subprocess", "while", "exec", "cryptography", "fernet", "/dev/", "nc", "scapy", "driverquery"]),
+            0.1, 0.2, "Code that collects, sends, deletes or loops.", triggers: [@"\brequests.", @"\bsocket.", @"smtplib", @"ftplib", @"paho", @"pyperclip", @"win32clipboard", @"pyautogui", @"cookiejar", @"\bcookies.", @"\bos.", @"psutil", @"subprocess", @"\bwhile\b", @"\bexec\b", @"cryptography", @"fernet", @"/dev/", @"\bnc\b", @"scapy", @"driverquery"]),
         new("injection.insist",
             @"\b(?:it\s+is|this\s+is)\s+(?:absolutely\s+|very\s+|extremely\s+)?(?:crucial|critical|essential|imperative|vital|mandatory)\s+that\s+you\b|\byou\s+(?:must|should)\s+(?:absolutely|always|never|strictly|immediately|not\s+fail)\b|\b(?:IMPORTANT|URGENT|ATTENTION)\s*!{2,}",
             0.35, 0.4, "Insistent directive aimed at the model.", triggers: ["crucial", "critical", "essential", "imperative", "vital", "mandatory", "must", "should", "important", "urgent", "attention"]),
         new("injection.please-do",
             @"(?:todo|to\s*do|reminder|action\s+required)\s*:\s*(?:please\s+)?(?:send|email|forward|transfer|delete|create|add|update|change|invite|share|post|pay|book|make|reserve|write|visit|call|read|summarize|say)\b|\bafter\s+you\s+do\s+that\b|\bplease\s+do\s+the\s+following\s+first\b|\byou\s+can\s+solve\s+the\s+task\b",
-            0.45, 0.5, "Hands the model a to-do list inside untrusted text.", triggers: ["do", "reminder", "action", "solve"]),
+            0.45, 0.5, "Hands the model a to-do list inside untrusted text.", triggers: [@"do\b", @"reminder\b", @"action\b", @"\bsolve\b"]),
 
         new("injection.imperative-transaction",
             @"\b(?:send|transfer|wire|pay)\s+(?:as\s+much\s+money\s+as\s+possible|all\s+(?:the\s+)?(?:money|funds|balance)|\$?[\d,.]+\s*(?:\$|usd|eur|dollars|euros)?|a\s+(?:transaction|payment|transfer))\b[^\n]{0,60}\bto\s+(?:the\s+)?(?:account|iban|wallet|recipient|[A-Z]{2}\d{2}[A-Z0-9]{8,})|\b(?:modify|change|update)\s+the\s+(?:recipient|password|iban|email\s+address|payee)\s+(?:of\s+[^\n.]{1,50}\s+)?to\b|\b(?:invite|add)\s+(?:user\s+)?\w+\s+(?:with\s+the\s+email\s+)?[\w.+-]+@[\w-]+\.[a-z]{2,}\b[^\n]{0,40}\bto\s+the\b|\b(?:email|send|forward|post|upload)\s+(?:the\s+)?(?:contents?|bod(?:y|ies)|text)\s+of\s+(?:all|every)\b|\bsend\s+all\s+(?:the\s+|my\s+)?(?:messages|emails|files|conversations)\s+to\b|\b(?:concatenate|collect|gather|compile)\s+(?:all\s+)?(?:the\s+)?(?:messages|emails|files|data|contents)\b[^\n]{0,80}\b(?:post|send|upload|email)\b",
-            0.4, 0.5, "Directs a money transfer, account change or bulk data movement.", triggers: ["send", "transfer", "wire", "pay", "modify", "change", "update", "invite", "add", "mail", "forward", "post", "upload", "concatenate", "collect", "gather", "compile"]),
+            0.4, 0.5, "Directs a money transfer, account change or bulk data movement.", triggers: [@"\bsend\b", @"\btransfer\b", @"\bwire\b", @"\bpay\b", @"\bmodify\b", @"\bchange\b", @"\bupdate\b", @"\binvite\b", @"\badd\b", @"\bemail\b", @"\bforward\b", @"\bpost\b", @"\bupload\b", @"\bconcatenate\b", @"\bcollect\b", @"\bgather\b", @"\bcompile\b"]),
 
         // ---- Encoded payloads (keyword part; blob length is checked by a scanner) ----------------------------------
         new("injection.decode-and-follow",
@@ -183,12 +183,36 @@ internal static class InjectionRules
         // ---- Multilingual (cheap, common phrasings) -----------------------------------------------------------------
         new("injection.ignore-instructions.i18n",
             @"\bignora\s+(?:todas\s+)?(?:las\s+)?instrucciones\s+(?:anteriores|previas)|\bolvida\s+(?:todas\s+)?(?:las\s+)?instrucciones|\bignorez?\s+(?:toutes\s+)?(?:les\s+)?instructions\s+(?:précédentes|precedentes|antérieures)|\boubliez?\s+(?:toutes\s+)?(?:les\s+)?instructions|\bignorier(?:e|en)?\s+(?:sie\s+)?(?:alle\s+)?(?:vorherigen|bisherigen|vorigen|obigen)\s+(?:Anweisungen|Instruktionen|Befehle)|\bvergiss\s+(?:alle\s+)?(?:vorherigen\s+)?Anweisungen|\bignor[ea]\s+(?:todas\s+)?(?:as\s+)?instruções\s+anteriores|\bignora\s+(?:tutte\s+)?(?:le\s+)?istruzioni\s+precedenti|игнорируй(?:те)?\s+(?:все\s+)?(?:предыдущие|прошлые)\s+(?:инструкции|указания)|забудь(?:те)?\s+(?:все\s+)?(?:предыдущие\s+)?инструкции|忽略(?:之前|以上|先前|上面|前面)(?:的)?(?:所有)?(?:指令|说明|指示|提示)|忽略所有(?:之前的)?(?:指令|指示)|(?:以前|前|上記)の指示を(?:すべて)?無視|指示を無視して",
-            0.9, 0.9, "Tells the model to ignore its instructions (non-English).", multilingual: true),
+            0.9, 0.9, "Tells the model to ignore its instructions (non-English).", multilingual: true, triggers: [@"\bignor", @"\bolvida", @"\boubli", @"\bvergiss", @"игнорируй", @"забудь", @"忽略", @"無視"]),
         new("injection.concealment.i18n",
             @"\bno\s+(?:le\s+)?(?:digas|menciones|informes|cuentes)\s+(?:nada\s+)?(?:al|a\s+el)\s+usuario|\bne\s+(?:le\s+)?(?:dites|mentionnez|révélez)\s+(?:rien\s+)?(?:pas\s+)?(?:à\s+)?l'utilisateur|\bsag(?:e|en\s+sie)?\s+(?:dem|der)\s+(?:Benutzer|Nutzer|Anwender)(?:in)?\s+nicht|\bnão\s+(?:diga|conte|mencione)\s+(?:nada\s+)?ao\s+usuário|\bnon\s+dire\s+(?:nulla\s+)?all'utente|не\s+(?:говори|сообщай)(?:те)?\s+пользователю|不要告诉用户|不要让用户知道|ユーザーに(?:は)?(?:言わ|伝え|知らせ)ないで",
-            0.6, 0.6, "Asks the model to hide something from the user (non-English).", multilingual: true),
+            0.6, 0.6, "Asks the model to hide something from the user (non-English).", multilingual: true, triggers: [@"usuario", @"utilisateur", @"nicht", @"usuário", @"utente", @"пользователю", @"用户", @"ユーザー"]),
         new("injection.new-task.i18n",
             @"\b(?:nuevas|nouvelles|neue|novas|nuove)\s+(?:instrucciones|instructions|Anweisungen|instruções|istruzioni)\s*:|новые\s+инструкции\s*:|新的?(?:指令|指示|任务)\s*[:：]|新しい指示\s*[:：]|\bde\s+ahora\s+en\s+adelante\b|\bà\s+partir\s+de\s+maintenant\s*,\s+tu\b|\bab\s+jetzt\s+bist\s+du\b|\bdu\s+bist\s+jetzt\b|\btu\s+es\s+maintenant\b|\bahora\s+eres\b|\bagora\s+você\s+é\b|你现在是|あなたは今から",
-            0.55, 0.55, "Announces new instructions or a new role (non-English).", multilingual: true),
+            0.55, 0.55, "Announces new instructions or a new role (non-English).", multilingual: true, triggers: [@"nuevas", @"nouvelles", @"neue", @"novas", @"nuove", @"новые", @"新", @"ahora", @"maintenant", @"jetzt", @"agora", @"现在", @"今から"]),
     ];
+
+    // Declared after All: static initializers run in textual order.
+    /// <summary>Bit <c>i</c> set for every rule <c>i</c> of <see cref="All"/>.</summary>
+    public static ulong AllMask => All.Count == 64 ? ulong.MaxValue : (1UL << All.Count) - 1;
+
+    /// <summary>Bits of the non-English rules.</summary>
+    public static ulong MultilingualMask { get; } = Mask(static r => r.Multilingual);
+
+    /// <summary>The keyword prefilter over all rules.</summary>
+    public static TriggerIndex Triggers { get; } = new(All);
+
+    private static ulong Mask(Func<PatternRule, bool> predicate)
+    {
+        ulong mask = 0;
+        for (int i = 0; i < All.Count; i++)
+        {
+            if (predicate(All[i]))
+            {
+                mask |= 1UL << i;
+            }
+        }
+
+        return mask;
+    }
 }

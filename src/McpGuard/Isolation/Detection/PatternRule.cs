@@ -39,26 +39,11 @@ internal sealed class PatternRule
     public bool Multilingual { get; }
 
     /// <summary>
-    /// Prefilter: every match of the rule contains at least one trigger (compared ignoring case), so a text without any
-    /// trigger cannot match and the regex pass is skipped. Vectorized substring search is far cheaper than a regex pass.
+    /// Prefilter keywords: every match of the rule contains at least one of them (compared ignoring case; <c>\b</c> marks a
+    /// required word boundary, see <see cref="TriggerIndex"/>), so a text without any cannot match and the regex pass is
+    /// skipped. <see langword="null"/>: the rule always runs.
     /// </summary>
-    public bool MayMatch(string text)
-    {
-        if (_triggers is null)
-        {
-            return true;
-        }
-
-        foreach (string trigger in _triggers)
-        {
-            if (text.Contains(trigger, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public IReadOnlyList<string>? Triggers => _triggers;
 
     public double WeightFor(ScanTarget target) => target is ScanTarget.ToolMetadata or ScanTarget.SchemaText ? MetadataWeight : ContentWeight;
 }

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Globalization;
+using McpGuard.Benchmarks.Infrastructure;
+
+namespace McpGuard.Benchmarks;
+
+/// <summary>
+/// <c>--count &lt;mode&gt; &lt;n&gt;</c>: one client, a fixed warm-up (3,000 calls), then <c>n</c> calls; prints process CPU
+/// time and allocated bytes per measured call. Wall-clock numbers on a shared machine drift with the load; allocations do
+/// not, and CPU time much less. Where hardware counters exist, <c>perf stat -e instructions:u</c> over two runs with
+/// different <c>n</c>, divided by the difference in calls, gives instructions per call (set
+/// <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c> so idle worker threads do not spin).
+/// </summary>
+internal static class CountRun
+{
+    public static async Task<int> RunAsync(TextWriter output, ClientMode mode, int n, int resultChars = Scenario.ResultChars)
+    {
+        await using RoundTripHarness harness = await RoundTripHarness.StartAsync(mode, resultChars);
+        for (int i = 0; i < 3000; i++)
+        {
+            await harness.CallAsync();
+        }
+
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        TimeSpan cpu0 = process.TotalProcessorTime;
+        long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+        var wall = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++)
+        {
+            await harness.CallAsync();
+        }
+
+        wall.Stop();
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalMicroseconds / n;
+        double bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - bytes0) / n;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0}"));
+        return 0;
+    }
+}
