@@ -10,8 +10,10 @@ namespace McpGuard;
 /// <remarks>
 /// Handler order, outermost first: the OAuth discovery policy; <see cref="AdditionalHandlers"/> in list order; the redirect
 /// follower (validates every hop, strips <c>Authorization</c> and <c>Cookie</c> on cross-origin hops); the socket handler whose
-/// connect callback enforces the address policy. A token-binding handler belongs in <see cref="AdditionalHandlers"/>: it
-/// sees each logical request once, before redirects, and never a hop to another origin with its header intact.
+/// connect callback enforces the address policy, with <see cref="PerHopHandlers"/> between the two. A token-binding handler
+/// belongs in <see cref="PerHopHandlers"/>: it sees every redirect hop with its final headers, so a credential in a custom
+/// header cannot follow a redirect to another origin. <see cref="McpGuardEngine.CreateHttpTransport"/> puts the engine's
+/// <see cref="GuardCredentialBindingHandler"/> there first.
 /// Not thread-safe while being filled; used once per handler chain.
 /// </remarks>
 public sealed class GuardHttpHandlerSettings
@@ -21,6 +23,10 @@ public sealed class GuardHttpHandlerSettings
 
     /// <summary>Extra handlers placed between the discovery policy and the redirect follower, outermost first. Each instance may be used in one chain only (its <see cref="DelegatingHandler.InnerHandler"/> is set).</summary>
     public IList<DelegatingHandler> AdditionalHandlers { get; } = [];
+
+    /// <summary>Extra handlers placed inside the redirect follower, just above the socket handler, outermost first: they see every
+    /// hop of a redirect chain (e.g. credential binding). Each instance may be used in one chain only.</summary>
+    public IList<DelegatingHandler> PerHopHandlers { get; } = [];
 
     /// <summary>
     /// Resolves a host name to addresses at connect time; <see langword="null"/> uses <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>.

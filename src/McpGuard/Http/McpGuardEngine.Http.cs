@@ -6,7 +6,8 @@ namespace McpGuard;
 public sealed partial class McpGuardEngine
 {
     /// <summary>
-    /// Creates an SSRF-safe <see cref="HttpClient"/> for a registered server with its <see cref="GuardServerOptions.Http"/> policy;
+    /// Creates an SSRF-safe <see cref="HttpClient"/> for a registered server with its <see cref="GuardServerOptions.Http"/> policy
+    /// and the server's <see cref="GuardCredentialBindingHandler"/> (tokens bound to the server's resource, checked on every redirect hop);
     /// blocks are recorded through the engine's evidence sinks and logged.
     /// </summary>
     /// <param name="serverName">Registration name (key of <see cref="McpGuardOptions.Servers"/>).</param>
@@ -56,6 +57,9 @@ public sealed partial class McpGuardEngine
             ?? throw new InvalidOperationException($"Server '{serverName}' has no Http:Endpoint; pass the server URL.");
         settings ??= new GuardHttpHandlerSettings();
         settings.ServerName ??= serverName;
+
+        // Credential binding sees every redirect hop (inside the follower), so no credential header follows a hop to another origin.
+        settings.PerHopHandlers.Insert(0, CreateCredentialBindingHandler(serverName, registration.Authority.Resource ?? uri));
         return McpGuardHttp.CreateHandlerCore(
             registration.Http, uri, settings, Evidence, settings.LoggerFactory ?? LoggerFactory, settings.TimeProvider ?? TimeProvider, out reporter);
     }

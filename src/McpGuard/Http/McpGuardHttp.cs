@@ -73,7 +73,15 @@ public static class McpGuardHttp
         var policy = new HttpGuardPolicy(options, serverUri);
         reporter = new HttpGuardReporter(recorder, loggers.CreateLogger("McpGuard.Http"), settings.ServerName, McpGuardHttpPolicyException.Redact(serverUri), time);
         var connector = new GuardedConnector(policy, reporter, settings.HostResolver);
-        HttpMessageHandler inner = new GuardRedirectHandler(policy, reporter) { InnerHandler = connector.CreateSocketsHandler() };
+        HttpMessageHandler inner = connector.CreateSocketsHandler();
+        for (int i = settings.PerHopHandlers.Count - 1; i >= 0; i--)
+        {
+            DelegatingHandler perHop = settings.PerHopHandlers[i];
+            perHop.InnerHandler = inner;
+            inner = perHop;
+        }
+
+        inner = new GuardRedirectHandler(policy, reporter) { InnerHandler = inner };
         for (int i = settings.AdditionalHandlers.Count - 1; i >= 0; i--)
         {
             DelegatingHandler extra = settings.AdditionalHandlers[i];
