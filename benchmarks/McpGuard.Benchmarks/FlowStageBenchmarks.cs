@@ -30,7 +30,7 @@ public class FlowStageBenchmarks
     private JsonRpcResponse _result = null!;
 
     /// <summary>Number of calls already in the session before the measured call.</summary>
-    [Params(0, 1000)]
+    [Params(0, 10, 1000)]
     public int History { get; set; }
 
     [GlobalSetup]

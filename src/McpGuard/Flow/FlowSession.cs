@@ -35,6 +35,7 @@ public sealed class FlowSession
     private readonly HashSet<ulong> _trustedPhrases = [];
     private FlowProvenance? _phrasesSaturatedSince;
     private readonly StringBuilder _trustedText = new();
+    private readonly StringBuilder _trustedTextCased = new();
     private readonly SequenceState[] _sequences;
     private readonly CallSlot?[] _history;
     private readonly ConditionalWeakTable<object, StrongBox<int>> _taintConsumed = [];
@@ -186,7 +187,10 @@ public sealed class FlowSession
             if (room > 1)
             {
                 string normalized = FlowValueExtractor.NormalizeWhole(text);
-                _trustedText.Append('\n').Append(normalized.AsSpan(0, Math.Min(normalized.Length, room - 1)));
+                string cased = FlowValueExtractor.NormalizeWhole(text, lower: false);
+                int take = Math.Min(Math.Min(normalized.Length, cased.Length), room - 1);
+                _trustedText.Append('\n').Append(normalized.AsSpan(0, take));
+                _trustedTextCased.Append('\n').Append(cased.AsSpan(0, take));
             }
 
             foreach (FlowValue value in values)
@@ -954,10 +958,10 @@ public sealed class FlowSession
             return true;
         }
 
-        return ContainsWholeWord(_trustedText, whole);
+        return ContainsWholeWord(_trustedText, _trustedTextCased, whole);
     }
 
-    private static bool ContainsWholeWord(StringBuilder text, string needle)
+    private static bool ContainsWholeWord(StringBuilder text, StringBuilder cased, string needle)
     {
         if (needle.Length < 2 || text.Length < needle.Length)
         {
@@ -965,12 +969,13 @@ public sealed class FlowSession
         }
 
         string haystack = text.ToString();
+        string casedHaystack = cased.Length == text.Length ? cased.ToString() : haystack;
         int at = 0;
         while ((at = haystack.IndexOf(needle, at, StringComparison.Ordinal)) >= 0)
         {
             int end = at + needle.Length;
-            bool startOk = at == 0 || IsBoundary(haystack, at - 1, -1);
-            bool endOk = end == haystack.Length || IsBoundary(haystack, end, +1);
+            bool startOk = at == 0 || IsBoundary(casedHaystack, at - 1, -1);
+            bool endOk = end == haystack.Length || IsBoundary(casedHaystack, end, +1);
             if (startOk && endOk)
             {
                 return true;
@@ -997,8 +1002,10 @@ public sealed class FlowSession
 
         if (c == '.')
         {
+            // A sentence end: nothing, a non-alphanumeric, or (after the value) a capitalized word without a space ("….com.They").
             int next = index + direction;
-            return next < 0 || next >= text.Length || !char.IsLetterOrDigit(text[next]);
+            return next < 0 || next >= text.Length || !char.IsLetterOrDigit(text[next])
+                || (direction > 0 && char.IsUpper(text[next]) && next + 1 < text.Length && char.IsLower(text[next + 1]));
         }
 
         return true;

@@ -15,11 +15,12 @@ internal readonly record struct FlowValue(FlowValueKinds Kind, UInt128 Hash);
 /// <remarks>Immutable and thread-safe. Values are hashed, never kept.</remarks>
 internal sealed class FlowValueExtractor
 {
-    private static readonly Regex s_url = new(@"(?:[A-Za-z][A-Za-z0-9+.-]{0,15}://|www\.)[^\s""'<>()\[\]{}\\^`|]{1,2048}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
-    private static readonly Regex s_email = new(@"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_iban = new(@"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_account = new(@"[0-9]{3,19}(?:[ -][0-9]{3,19}){0,5}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_phone = new(@"\+[0-9](?:[ ()-]{0,2}[0-9]){7,14}", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    // Unbounded loops with lengths checked after the match: counted loops ({1,2048}) multiply the automaton's states.
+    private static readonly Regex s_url = new(@"(?:[A-Za-z][A-Za-z0-9+.-]*://|[Ww][Ww][Ww]\.)[^\s""'<>()\[\]{}\\^`|]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    private static readonly Regex s_email = new(@"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    private static readonly Regex s_iban = new(@"[A-Z][A-Z][0-9][0-9](?: ?[A-Z0-9])+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    private static readonly Regex s_account = new(@"[0-9][0-9][0-9]+(?:[ -][0-9][0-9][0-9]+)*", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    private static readonly Regex s_phone = new(@"\+[0-9](?:[ ()-]?[ ()-]?[0-9])+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
     private static readonly Regex s_tokenRun = new(@"[A-Za-z0-9_-]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
 
     private readonly FlowValueKinds _kinds;
@@ -42,17 +43,17 @@ internal sealed class FlowValueExtractor
         bool complete = true;
         if ((_kinds & FlowValueKinds.Url) != 0 && (text.Contains("://", StringComparison.Ordinal) || text.Contains("www.", StringComparison.OrdinalIgnoreCase)))
         {
-            complete &= Run(s_url, text, FlowValueKinds.Url, values, max, static m => NormalizeUrl(m));
+            complete &= Run(s_url, text, FlowValueKinds.Url, values, max, static m => m.Length <= 2048 && m.IndexOf("://", StringComparison.Ordinal) is var s && (s < 0 || s <= 16) ? NormalizeUrl(m) : null);
         }
 
         if ((_kinds & FlowValueKinds.Email) != 0 && text.Contains('@'))
         {
-            complete &= Run(s_email, text, FlowValueKinds.Email, values, max, static m => m.ToLowerInvariant());
+            complete &= Run(s_email, text, FlowValueKinds.Email, values, max, static m => m.Length <= 320 && m.IndexOf('@') <= 64 ? m.ToLowerInvariant() : null);
         }
 
         if ((_kinds & FlowValueKinds.Iban) != 0)
         {
-            complete &= Run(s_iban, text, FlowValueKinds.Iban, values, max, static m => m.Replace(" ", string.Empty, StringComparison.Ordinal), boundaryCheck: true);
+            complete &= Run(s_iban, text, FlowValueKinds.Iban, values, max, static m => m.Replace(" ", string.Empty, StringComparison.Ordinal) is { Length: >= 15 and <= 34 } iban ? iban : null, boundaryCheck: true);
         }
 
         if ((_kinds & FlowValueKinds.AccountNumber) != 0)
@@ -78,7 +79,10 @@ internal sealed class FlowValueExtractor
     public static UInt128 HashWhole(string value) => Hash(NormalizeWhole(value));
 
     /// <summary>Trimmed, lower case, every run of white space collapsed to one space.</summary>
-    public static string NormalizeWhole(string value)
+    public static string NormalizeWhole(string value) => NormalizeWhole(value, lower: true);
+
+    /// <summary>Trimmed, every run of white space collapsed to one space; lower case when <paramref name="lower"/> (per character, so positions match the cased form).</summary>
+    public static string NormalizeWhole(string value, bool lower)
     {
         var sb = new StringBuilder(value.Length);
         bool space = false;
@@ -96,7 +100,7 @@ internal sealed class FlowValueExtractor
                 space = false;
             }
 
-            sb.Append(char.ToLowerInvariant(c));
+            sb.Append(lower ? char.ToLowerInvariant(c) : c);
         }
 
         return sb.ToString();
@@ -256,6 +260,13 @@ internal sealed class FlowValueExtractor
     internal static string? NormalizeUrl(string url)
     {
         string u = url.TrimEnd('.', ',', ';', ':', '!', '?', '\'', '"');
+
+        // "www.example.com.They sent…": a trailing ".Capitalized" word after a host is the next sentence, not a label.
+        int lastDot = u.LastIndexOf('.');
+        if (lastDot > 0 && lastDot + 2 < u.Length && char.IsAsciiLetterUpper(u[lastDot + 1]) && u.AsSpan(lastDot + 2).IndexOfAnyExceptInRange('a', 'z') < 0)
+        {
+            u = u[..lastDot];
+        }
         int scheme = u.IndexOf("://", StringComparison.Ordinal);
         string rest = scheme >= 0 ? u[(scheme + 3)..] : u;
         int hash = rest.IndexOf('#', StringComparison.Ordinal);

@@ -32,6 +32,7 @@ public sealed class FlowValueExtractorTests
     [InlineData("call +41 79 555 12 34", "+41795551234", FlowValueKinds.Phone)]
     [InlineData("card 4111 1111 1111 1111", "card 4111-1111-1111-1111", FlowValueKinds.AccountNumber)]
     [InlineData("key sk_live_4f9a8b7c6d5e4f3a2b1c0d", "(sk_live_4f9a8b7c6d5e4f3a2b1c0d)", FlowValueKinds.Token)]
+    [InlineData("to our website www.our-company.com.They sent", "www.our-company.com", FlowValueKinds.Url)]
     public void Extract_SameValueWrittenDifferently_SameHash(string first, string second, FlowValueKinds kind)
     {
         FlowValue a = Assert.Single(Extract(first), v => v.Kind == kind);
@@ -56,5 +57,31 @@ public sealed class FlowValueExtractorTests
 
         Assert.False(complete);
         Assert.Equal(100, values.Count);
+    }
+}
+
+/// <summary>Whole-value trust matching in trusted input text.</summary>
+public sealed class FlowTrustedValueTests
+{
+    private static FlowSession Session(string trustedInput)
+    {
+        var harness = new FlowHarness();
+        harness.Flow.AddTrustedInput(trustedInput);
+        return harness.Flow;
+    }
+
+    [Theory]
+    [InlineData("Book the Le  Marais Boutique for two nights.", "le marais boutique", true)]
+    [InlineData("Spotify sent me a note that the price went up.", "Spotify", true)]
+    [InlineData("Update the password to '1j1l-2k3j'.", "1j1l-2k3j", true)]
+    [InlineData("Update the password to '1j1l-2k3j'.", "1j1l", false)]
+    [InlineData("Post to our website www.our-company.com.They sent hobbies.", "www.our-company.com", true)]
+    [InlineData("Mail bob@corp.example today.", "corp.example", false)]
+    [InlineData("Open www.informations.com please.", "informations.com", true)]
+    [InlineData("Open docs.example.com please.", "example.com", false)]
+    [InlineData("Pay the invoice.", "invoice-evil", false)]
+    public void IsTrustedValue_WholeValueInTrustedInput_OnlyAtValueBoundaries(string input, string value, bool expected)
+    {
+        Assert.Equal(expected, Session(input).IsTrustedValue(value));
     }
 }
