@@ -27,9 +27,9 @@ internal sealed record ConformanceRun(string Scenario, ConformanceClientMode Mod
 internal static class ConformanceRunner
 {
     /// <summary>Per-client timeout the runner enforces (ms); generous, the machine may be busy.</summary>
-    public const int ClientTimeoutMilliseconds = 60_000;
+    public const int ClientTimeoutMilliseconds = 120_000;
 
-    private static readonly TimeSpan s_processTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan s_processTimeout = TimeSpan.FromMinutes(4);
     private static readonly Lazy<string> s_directory = new(() => Metadata("ConformanceDirectory"));
     private static readonly Lazy<string> s_clientPath = new(() => Metadata("ConformanceClientPath"));
 

@@ -45,13 +45,24 @@ public sealed class ConformanceTests(ConformanceSuiteFixture suite, ITestOutputH
 
     [Theory]
     [MemberData(nameof(Scenarios))]
-    public void GuardedClient_Scenario_ConnectedThroughTheGuard(string scenario)
+    public void GuardedClient_Scenario_WentThroughTheGuard(string scenario)
     {
+        // Every guarded session leaves evidence (ServerConnected, ConnectionClosed, or the HTTP block that refused it).
         ConformanceRun guarded = suite.Run(scenario, ConformanceClientMode.Guarded);
         string evidence = File.Exists(guarded.EvidencePath) ? File.ReadAllText(guarded.EvidencePath) : string.Empty;
         Assert.True(
-            !guarded.Verdict.Passed || evidence.Contains("\"kind\":\"ServerConnected\"", StringComparison.Ordinal),
-            $"The guarded run of '{scenario}' passed without McpGuard evidence of the connection in {guarded.EvidencePath}.");
+            !guarded.Verdict.Passed || evidence.Contains("\"serverName\":\"conformance\"", StringComparison.Ordinal),
+            $"The guarded run of '{scenario}' passed without McpGuard evidence in {guarded.EvidencePath}.");
+    }
+
+    [Fact]
+    public void GuardedClient_ResourceMismatch_RefusedByTheGuardWithEvidence()
+    {
+        // The scenario's protected resource metadata names another resource: McpGuard's discovery policy refuses it
+        // before the SDK's own check runs.
+        ConformanceRun guarded = suite.Run("auth/resource-mismatch", ConformanceClientMode.Guarded);
+        string evidence = File.Exists(guarded.EvidencePath) ? File.ReadAllText(guarded.EvidencePath) : string.Empty;
+        Assert.Contains("\"ruleId\":\"oauth.resource-mismatch\"", evidence, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -69,5 +80,6 @@ public sealed class ConformanceTests(ConformanceSuiteFixture suite, ITestOutputH
         string evidence = File.Exists(strict.EvidencePath) ? File.ReadAllText(strict.EvidencePath) : string.Empty;
         Assert.False(strict.Verdict.Passed);
         Assert.Contains("\"kind\":\"HttpRequestBlocked\"", evidence, StringComparison.Ordinal);
+        Assert.Contains("\"ruleId\":\"http.", evidence, StringComparison.Ordinal);
     }
 }
