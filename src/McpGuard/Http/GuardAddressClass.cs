@@ -170,7 +170,7 @@ internal static class AddressClassifier
             return ClassifyV4((uint)(high >> 16)); // 6to4: IPv4 in bits 16-47
         }
 
-        if (first32 == 0x2001_0DB8 || (first16 & 0xFFF0) == 0x3FF0)
+        if (first32 == 0x2001_0DB8 || (high >> 44) == 0x3_FFF0) // 2001:db8::/32, 3fff::/20
         {
             return GuardAddressClass.Documentation;
         }
