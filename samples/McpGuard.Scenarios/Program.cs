@@ -12,7 +12,6 @@ Directory.CreateDirectory(workDir);
 var planned = new Dictionary<char, string>
 {
     ['B'] = "token passthrough to another audience (planned: transport and process boundaries issue)",
-    ['C'] = "SSRF through OAuth metadata discovery (planned: transport and process boundaries issue)",
     ['D'] = "local server reads secrets and the disk (planned: transport and process boundaries issue)",
 };
 
@@ -30,6 +29,17 @@ foreach (char letter in letters)
         catch (Exception ex)
         {
             result = new ScenarioResult('A', "rug pull", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
+        }
+    }
+    else if (letter == 'C')
+    {
+        try
+        {
+            result = await ScenarioC.RunAsync(workDir);
+        }
+        catch (Exception ex)
+        {
+            result = new ScenarioResult('C', "SSRF through OAuth metadata discovery", false, "NOT STOPPED (scenario failed: " + ex.GetType().Name + ": " + ex.Message + ")", []);
         }
     }
     else if (letter == 'E')

@@ -8,11 +8,11 @@ namespace McpGuard.Http;
 
 /// <summary>
 /// The OAuth discovery policy. Recognizes protected resource metadata fetches (RFC 9728: <c>/.well-known/oauth-protected-resource</c>
-/// and the <c>resource_metadata</c> URL of a 401 <c>WWW-Authenticate: Bearer</c> challenge) and authorization server metadata
+/// and the <c>resource_metadata</c> URL of a 401 or 403 (step-up, <c>insufficient_scope</c>) <c>WWW-Authenticate: Bearer</c> challenge) and authorization server metadata
 /// fetches (RFC 8414 <c>/.well-known/oauth-authorization-server</c>, OpenID Connect <c>/.well-known/openid-configuration</c>).
 /// For them it enforces the origin policy before anything is sent, reads the document with size and time limits, and checks
 /// that protected resource metadata names the MCP server's canonical URI as its <c>resource</c> (RFC 9728 §3.3 and §7.3,
-/// RFC 8707, MCP authorization spec "Canonical Server URI"). A 401 whose <c>resource_metadata</c> points at a foreign origin
+/// RFC 8707, MCP authorization spec "Canonical Server URI"). A 401 or 403 whose <c>resource_metadata</c> points at a foreign origin
 /// fails right away, so the pointer is never followed.
 /// </summary>
 internal sealed class OAuthDiscoveryPolicyHandler : DelegatingHandler
@@ -45,7 +45,7 @@ internal sealed class OAuthDiscoveryPolicyHandler : DelegatingHandler
         if (kind == MetadataKind.None)
         {
             HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 await CheckChallengeAsync(response).ConfigureAwait(false);
             }

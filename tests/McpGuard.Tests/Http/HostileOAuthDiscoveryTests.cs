@@ -81,7 +81,7 @@ public sealed class HostileOAuthDiscoveryTests
         OAuth = new ClientOAuthOptions
         {
             RedirectUri = new Uri("http://127.0.0.1:9/callback"),
-            AuthorizationRedirectDelegate = (_, _, _) => Task.FromResult<string?>(null),
+            AuthorizationCallbackHandler = (_, _) => Task.FromResult<AuthorizationResult?>(null),
         },
     };
 

@@ -115,15 +115,16 @@ public sealed class OAuthDiscoveryPolicyTests
     }
 
     [Theory]
-    [InlineData("http://169.254.169.254/latest/meta-data/iam/security-credentials/")]
-    [InlineData("http://10.0.0.5/.well-known/oauth-protected-resource")]
-    [InlineData("https://internal.test/prm")]
-    public async Task SendAsync_UnauthorizedWithForeignResourceMetadataPointer_FailsWithoutFollowingIt(string pointer)
+    [InlineData("http://169.254.169.254/latest/meta-data/iam/security-credentials/", StatusCodes.Status401Unauthorized)]
+    [InlineData("http://10.0.0.5/.well-known/oauth-protected-resource", StatusCodes.Status401Unauthorized)]
+    [InlineData("https://internal.test/prm", StatusCodes.Status401Unauthorized)]
+    [InlineData("http://169.254.169.254/latest/meta-data/", StatusCodes.Status403Forbidden)]
+    public async Task SendAsync_ChallengeWithForeignResourceMetadataPointer_FailsWithoutFollowingIt(string pointer, int status)
     {
         await using LoopbackHttpServer server = await LoopbackHttpServer.StartAsync("127.0.0.1", context =>
         {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"mcp\", resource_metadata=\"{pointer}\"";
+            context.Response.StatusCode = status;
+            context.Response.Headers.WWWAuthenticate = $"Bearer error=\"insufficient_scope\", resource_metadata=\"{pointer}\"";
             return Task.CompletedTask;
         });
         var evidence = new EvidenceCollector();
