@@ -59,6 +59,14 @@ internal sealed class ConformanceHost : IAsyncDisposable
 
         McpGuardEngine engine = new McpGuardEngineBuilder(options)
             .UseLoggerFactory(loggerFactory)
+            // Scope minimization: no scopes are configured, so every scope the server asks for (401 scope hint, 403
+            // insufficient_scope step-up) goes through the step-up gate. The conformance host plays a user who approves
+            // them; the gate still records each one (ScopeStepUp evidence) and a host without this handler refuses them.
+            .UseScopeStepUpApprovalHandler((request, _) =>
+            {
+                Console.Error.WriteLine("mcpguard: scope step-up approved by the simulated user: " + string.Join(' ', request.AdditionalScopes));
+                return ValueTask.FromResult(request.Approve("conformance-user"));
+            })
             .AddEvidenceSink((evidence, _) =>
             {
                 if (evidence.Decision is GuardDecisionKind.Deny)
