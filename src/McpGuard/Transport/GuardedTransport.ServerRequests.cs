@@ -329,9 +329,25 @@ internal sealed partial class GuardedTransport
 
     // ------------------------------------------------------------ server -> client (MRTR input_required results)
 
-    private static bool IsInputRequired(JsonRpcMessage message) =>
-        message is JsonRpcResponse { Result: JsonObject result }
-        && result["resultType"] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "input_required";
+    internal static bool IsInputRequired(JsonRpcMessage message)
+    {
+        if (message is not JsonRpcResponse { Result: JsonObject result })
+        {
+            return false;
+        }
+
+        // Read the parsed element the node is still backed by when possible: indexing the JsonObject would materialize it,
+        // and the outcome digest then has to re-serialize the whole result instead of hashing its bytes as received.
+        if (Json.JsonRawBytes.TryGetElement(result, out JsonElement element))
+        {
+            return element.ValueKind == JsonValueKind.Object
+                && element.TryGetProperty("resultType"u8, out JsonElement type)
+                && type.ValueKind == JsonValueKind.String
+                && type.ValueEquals("input_required"u8);
+        }
+
+        return result["resultType"] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "input_required";
+    }
 
     /// <summary>Screens the input requests of an <c>input_required</c> result before the client resolves them.</summary>
     private async ValueTask<JsonRpcMessage?> OnInputRequiredAsync(JsonRpcResponse response, PendingRequest pending)
