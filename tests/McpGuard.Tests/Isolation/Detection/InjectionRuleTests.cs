@@ -184,4 +184,17 @@ public sealed class InjectionRuleTests
 
         Assert.Equal(sync.Score, async.Score);
     }
+
+    [Fact]
+    public void AllRules_RegexBuiltLazily_EveryPatternCompilesAndIsNonBacktracking()
+    {
+        // Regexes are built on first use (cold-start cost); this keeps an invalid pattern from hiding until a hostile text hits it.
+        foreach (McpGuard.Isolation.Detection.PatternRule rule in McpGuard.Isolation.Detection.InjectionRules.All)
+        {
+            System.Text.RegularExpressions.Regex regex = rule.Regex;
+
+            Assert.True(regex.Options.HasFlag(System.Text.RegularExpressions.RegexOptions.NonBacktracking), rule.Id);
+            Assert.Same(regex, rule.Regex);
+        }
+    }
 }
