@@ -73,22 +73,20 @@ public static class McpGuardHttp
         var policy = new HttpGuardPolicy(options, serverUri);
         reporter = new HttpGuardReporter(recorder, loggers.CreateLogger("McpGuard.Http"), settings.ServerName, McpGuardHttpPolicyException.Redact(serverUri), time);
         var connector = new GuardedConnector(policy, reporter, settings.HostResolver);
-        HttpMessageHandler inner = connector.CreateSocketsHandler();
-        for (int i = settings.PerHopHandlers.Count - 1; i >= 0; i--)
-        {
-            DelegatingHandler perHop = settings.PerHopHandlers[i];
-            perHop.InnerHandler = inner;
-            inner = perHop;
-        }
-
-        inner = new GuardRedirectHandler(policy, reporter) { InnerHandler = inner };
-        for (int i = settings.AdditionalHandlers.Count - 1; i >= 0; i--)
-        {
-            DelegatingHandler extra = settings.AdditionalHandlers[i];
-            extra.InnerHandler = inner;
-            inner = extra;
-        }
-
+        HttpMessageHandler inner = Stack(settings.PerHopHandlers, connector.CreateSocketsHandler());
+        inner = Stack(settings.AdditionalHandlers, new GuardRedirectHandler(policy, reporter) { InnerHandler = inner });
         return new OAuthDiscoveryPolicyHandler(policy, reporter) { InnerHandler = inner };
+    }
+
+    /// <summary>Puts <paramref name="handlers"/> above <paramref name="inner"/>, the first in the list outermost.</summary>
+    private static HttpMessageHandler Stack(IList<DelegatingHandler> handlers, HttpMessageHandler inner)
+    {
+        for (int i = handlers.Count - 1; i >= 0; i--)
+        {
+            handlers[i].InnerHandler = inner;
+            inner = handlers[i];
+        }
+
+        return inner;
     }
 }

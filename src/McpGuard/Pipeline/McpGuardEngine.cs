@@ -170,13 +170,8 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
         return OAuthConfigurator.Configure(CredentialGuard, serverName, CredentialGuard.ResolveResource(serverName, resource), options);
     }
 
-    private void RequireRegistered(string serverName)
-    {
-        if (!Options.Servers.ContainsKey(serverName))
-        {
-            throw new McpGuardConnectionRefusedException(GuardDecision.Deny("The server is not registered with the guard.", "server.unregistered"), serverName);
-        }
-    }
+    private void RequireRegistered(string serverName) => _ = RegistrationOf(serverName);
+
     internal McpGuard.Flow.FlowControl? Flow { get; }
 
     /// <summary>Wraps any client transport so that the guard enforces the registration <paramref name="serverName"/> on it.</summary>
