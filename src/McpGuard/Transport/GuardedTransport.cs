@@ -21,7 +21,8 @@ namespace McpGuard.Transport;
 /// of the same id (the session registers the pending id before it sends, so this is race-free) and never reaches the
 /// server. Incoming handshake results are checked against the registration; <c>tools/list</c> results are filtered;
 /// responses for ids that were never sent are dropped.</para>
-/// <para>Thread-safe: the session may send concurrently; incoming messages are processed in order by one pump.</para>
+/// <para>Thread-safe: the session may send concurrently. Incoming messages are processed in order, in the session's own
+/// read (<see cref="IncomingReader"/>): no pump task and no extra thread-pool hop per message.</para>
 /// </remarks>
 internal sealed partial class GuardedTransport : ITransport
 {
@@ -44,15 +45,14 @@ internal sealed partial class GuardedTransport : ITransport
     private readonly McpGuardEngine _engine;
     private readonly ITransport _inner;
     private readonly GuardSessionInfo _session;
-    private readonly Channel<JsonRpcMessage> _incoming;
+    private readonly IncomingReader _reader;
     private readonly ConcurrentDictionary<RequestId, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<RequestId, TaskCompletionSource<JsonRpcMessage>> _internal = new();
     private readonly ConcurrentDictionary<RequestId, byte> _cancelled = new();
     private readonly CancellationTokenSource _cts = new();
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
-    private readonly Task _pump;
 
-    // Used only by the receive pump, which handles one incoming message at a time.
+    // Used only by the incoming reader, which handles one incoming message at a time.
     private readonly JsonSha256Hasher _resultHasher = new();
     private volatile bool _verified;
     private volatile bool _catalogStale;
@@ -61,6 +61,7 @@ internal sealed partial class GuardedTransport : ITransport
     private int _protocolViolations;
     private long _internalIds;
     private int _disposed;
+    private int _closed;
 
     public GuardedTransport(McpGuardEngine engine, ITransport inner, GuardSessionInfo session)
     {
@@ -69,21 +70,12 @@ internal sealed partial class GuardedTransport : ITransport
         _session = session;
         _engine.Isolation.Attach(session); // isolation: taint state (shared per principal by default)
         _engine.Flow?.Attach(session); // flow: flow state (shared per principal by default)
-        _incoming = Channel.CreateBounded<JsonRpcMessage>(new BoundedChannelOptions(256)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-
-            // The session's read loop continues on the pump's thread: no extra thread-pool hop per incoming message.
-            AllowSynchronousContinuations = true,
-        });
-        _pump = Task.Run(PumpAsync);
+        _reader = new IncomingReader(this);
     }
 
     public string? SessionId => _inner.SessionId;
 
-    public ChannelReader<JsonRpcMessage> MessageReader => _incoming.Reader;
+    public ChannelReader<JsonRpcMessage> MessageReader => _reader;
 
     internal GuardSessionInfo Session => _session;
 
@@ -440,65 +432,46 @@ internal sealed partial class GuardedTransport : ITransport
             : null;
     }
 
-    private async ValueTask DeliverAsync(JsonRpcMessage message)
+    /// <summary>Hands a message the guard itself produced (a denial, a policy error, a result released after approval) to the session.</summary>
+    private ValueTask DeliverAsync(JsonRpcMessage message)
     {
-        try
-        {
-            await _incoming.Writer.WriteAsync(message, _cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
-        {
-            // The session is gone; nobody waits for the answer.
-        }
+        _reader.Inject(message); // after close nobody waits for the answer and the message is dropped
+        return default;
     }
 
     private ValueTask<bool> RecordAsync(GuardEvidence evidence) => _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
 
     // ---------------------------------------------------------------- incoming
 
-    private async Task PumpAsync()
+    /// <summary>Processes one message from the server; <see langword="null"/> drops it. Never throws: a failure rejects the message.</summary>
+    private async ValueTask<JsonRpcMessage?> ProcessOneAsync(JsonRpcMessage message)
     {
-        Exception? failure = null;
         try
         {
-            await foreach (JsonRpcMessage message in _inner.MessageReader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
-            {
-                JsonRpcMessage? forward;
-                try
-                {
-                    forward = await ProcessIncomingAsync(message).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    Log.ProtocolViolation(_engine.Logger, _session.ServerName, "guard.processing-error");
-                    await ProtocolViolationAsync("guard.processing-error", $"Processing a message failed with {ex.GetType().Name}.", null).ConfigureAwait(false);
-                    forward = message is JsonRpcMessageWithId { } withId && withId is JsonRpcResponse or JsonRpcError
-                        ? PolicyError(withId.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.")
-                        : null;
-                }
-
-                if (forward is not null)
-                {
-                    await _incoming.Writer.WriteAsync(forward, _cts.Token).ConfigureAwait(false);
-                }
-            }
+            return await ProcessIncomingAsync(message).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested)
         {
+            return null; // the transport is being disposed
         }
         catch (Exception ex)
         {
-            failure = ex;
-            Log.TransportFailed(_engine.Logger, ex, _session.ServerName);
-        }
-        finally
-        {
-            await OnClosedAsync(failure).ConfigureAwait(false);
+            Log.ProtocolViolation(_engine.Logger, _session.ServerName, "guard.processing-error");
+            await ProtocolViolationAsync("guard.processing-error", $"Processing a message failed with {ex.GetType().Name}.", null).ConfigureAwait(false);
+            return message is JsonRpcMessageWithId { } withId && withId is JsonRpcResponse or JsonRpcError
+                ? PolicyError(withId.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.")
+                : null;
         }
     }
 
+    /// <summary>Runs once, when the server's side ends or the transport is disposed: pending calls get their outcome evidence.</summary>
     private async Task OnClosedAsync(Exception? failure)
     {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
         foreach (KeyValuePair<RequestId, TaskCompletionSource<JsonRpcMessage>> entry in _internal)
         {
             entry.Value.TrySetException(new IOException("The connection to the server closed."));
@@ -517,7 +490,7 @@ internal sealed partial class GuardedTransport : ITransport
         {
             Reason = failure is null ? "The transport closed." : $"The transport failed with {failure.GetType().Name}.",
         }).ConfigureAwait(false);
-        _incoming.Writer.TryComplete(failure);
+        _reader.Complete(failure);
     }
 
     private async ValueTask<JsonRpcMessage?> ProcessIncomingAsync(JsonRpcMessage message)
@@ -1064,15 +1037,10 @@ internal sealed partial class GuardedTransport : ITransport
         }
         finally
         {
-            try
-            {
-                await _pump.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
-            {
-            }
+            // The session may have stopped reading before the server's side ended: pending calls still get their outcome.
+            await OnClosedAsync(null).ConfigureAwait(false);
 
-            _cts.Dispose();
+            // _cts is not disposed: the session's read may still be finishing a message that reads its token.
             _refreshGate.Dispose();
             _resultHasher.Dispose();
         }

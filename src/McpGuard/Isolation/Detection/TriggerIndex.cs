@@ -1,5 +1,6 @@
-using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace McpGuard.Isolation.Detection;
@@ -14,18 +15,29 @@ namespace McpGuard.Isolation.Detection;
 /// regex puts a word boundary (or whitespace, or punctuation) there in every alternative the trigger stands for, so the
 /// prefilter never skips a rule that could match. "Word character" here is a letter, a decimal digit or a connector
 /// (<c>_</c>): a subset of the regex engine's <c>\w</c>, so an occurrence the regex could use is never rejected.</para>
-/// <para>On .NET 9 and later the occurrences are found with one vectorized multi-string search
-/// (<see cref="SearchValues{T}"/> of strings); on .NET 8 with one substring search per trigger. Linear in the input
-/// length either way. Immutable and thread-safe.</para>
+/// <para>ASCII triggers (nearly all of them) are found in one pass with a q-gram gate: at every position the case-folded
+/// 2-gram and a hash of the 3-gram are looked up in two small bit tables (2 KB and 8 KB, built from the triggers' first
+/// two and three characters), and only a position whose gram is set is compared with the triggers that start with it.
+/// A few hundred triggers cost about one table lookup per character; a general multi-string search over that many
+/// ignore-case keywords falls back to a scalar automaton several times slower. The folding is conservative for
+/// <see cref="StringComparison.OrdinalIgnoreCase"/> against ASCII: ASCII letters fold to lower case, U+0131 (dotless i) and
+/// U+017F (long s), whose Unicode upper case is an ASCII letter, fold with it (ordinal ignore-case does not equate them
+/// today; a test pins that no other character could), and every other non-ASCII character folds to a value no trigger
+/// has. A gate hit is then confirmed with the ordinal ignore-case comparison itself. Triggers with other characters are searched one
+/// by one, and only in text that is not pure ASCII. Linear in the input length. Immutable and thread-safe.</para>
 /// </remarks>
 internal sealed class TriggerIndex
 {
-    private readonly Trigger[] _asciiTriggers;
+    private const int HashBits = 16; // 65,536-bit gates: 8 KB each
+
+    private static readonly byte[] s_fold = BuildFold();
+
+    private readonly ulong[] _gate3 = new ulong[(1 << HashBits) / 64];
+    private readonly ulong[] _gate4 = new ulong[(1 << HashBits) / 64];
+    private readonly Dictionary<int, Trigger[]> _byGram3;
+    private readonly Dictionary<int, Trigger[]> _byGram4;
     private readonly Trigger[] _otherTriggers;
-    private readonly Dictionary<char, Trigger[]> _byFirstChar;
-#if NET9_0_OR_GREATER
-    private readonly SearchValues<string>? _asciiSearch;
-#endif
+    private readonly ulong _asciiRules;
 
     /// <summary>Builds the index. Rules without triggers are always in <see cref="Unconditional"/>.</summary>
     public TriggerIndex(IReadOnlyList<PatternRule> rules)
@@ -53,12 +65,48 @@ internal sealed class TriggerIndex
         }
 
         var all = byText.Select(kv => new Trigger(kv.Key.Text, kv.Key.Start, kv.Key.End, kv.Value)).ToArray();
-        _asciiTriggers = [.. all.Where(t => Ascii.IsValid(t.Text))];
         _otherTriggers = [.. all.Where(t => !Ascii.IsValid(t.Text))];
-        _byFirstChar = _asciiTriggers.GroupBy(t => char.ToLowerInvariant(t.Text[0])).ToDictionary(g => g.Key, g => g.ToArray());
-#if NET9_0_OR_GREATER
-        _asciiSearch = _asciiTriggers.Length == 0 ? null : SearchValues.Create([.. _asciiTriggers.Select(t => t.Text).Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase);
-#endif
+
+        // Every value a text character can fold to; a character after a two-character trigger may be any of them (or
+        // only a non-word one, when the trigger must end at a word end). 0 also stands for the end of the text.
+        int[] anyFolded = [.. s_fold.Select(f => (int)f).Distinct()];
+        int[] nonWordFolded = [.. anyFolded.Where(f => f == 0 || !IsWordChar((char)f))];
+        var gram3 = new Dictionary<int, List<Trigger>>();
+        var gram4 = new Dictionary<int, List<Trigger>>();
+        foreach (Trigger t in all.Where(t => Ascii.IsValid(t.Text)))
+        {
+            _asciiRules |= t.Rules;
+            int g2 = (s_fold[t.Text[0]] << 7) | s_fold[t.Text[1]];
+            if (t.Text.Length >= 4)
+            {
+                Add(_gate4, gram4, Hash4((((g2 << 7) | s_fold[t.Text[2]]) << 7) | s_fold[t.Text[3]]), t);
+            }
+            else if (t.Text.Length == 3)
+            {
+                Add(_gate3, gram3, Hash3((g2 << 7) | s_fold[t.Text[2]]), t);
+            }
+            else
+            {
+                foreach (int next in t.EndsAtWordEnd ? nonWordFolded : anyFolded)
+                {
+                    Add(_gate3, gram3, Hash3((g2 << 7) | next), t);
+                }
+            }
+        }
+
+        _byGram3 = gram3.ToDictionary(kv => kv.Key, kv => kv.Value.Distinct().ToArray());
+        _byGram4 = gram4.ToDictionary(kv => kv.Key, kv => kv.Value.Distinct().ToArray());
+
+        static void Add(ulong[] gate, Dictionary<int, List<Trigger>> map, int hash, Trigger t)
+        {
+            gate[hash >> 6] |= 1UL << hash;
+            if (!map.TryGetValue(hash, out List<Trigger>? list))
+            {
+                map[hash] = list = [];
+            }
+
+            list.Add(t);
+        }
     }
 
     /// <summary>Rules that have no triggers and always run.</summary>
@@ -73,47 +121,14 @@ internal sealed class TriggerIndex
             return found;
         }
 
-#if NET9_0_OR_GREATER
-        if (_asciiSearch is not null)
+        if ((_asciiRules & wanted & ~found) != 0 && text.Length >= 2)
         {
-            int pos = 0;
-            while (pos < text.Length)
+            found = ScanAscii(text, wanted, found);
+            if (found == wanted)
             {
-                int next = text[pos..].IndexOfAny(_asciiSearch);
-                if (next < 0)
-                {
-                    break;
-                }
-
-                pos += next;
-                if (_byFirstChar.TryGetValue(char.ToLowerInvariant(text[pos]), out Trigger[]? bucket))
-                {
-                    foreach (Trigger t in bucket)
-                    {
-                        if ((t.Rules & wanted & ~found) != 0 && t.MatchesAt(text, pos))
-                        {
-                            found |= t.Rules & wanted;
-                        }
-                    }
-
-                    if (found == wanted)
-                    {
-                        return found;
-                    }
-                }
-
-                pos++;
+                return found;
             }
         }
-#else
-        foreach (Trigger t in _asciiTriggers)
-        {
-            if ((t.Rules & wanted & ~found) != 0 && t.Occurs(text))
-            {
-                found |= t.Rules & wanted;
-            }
-        }
-#endif
 
         if (_otherTriggers.Length > 0 && !Ascii.IsValid(text))
         {
@@ -127,6 +142,75 @@ internal sealed class TriggerIndex
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// One pass with a rolling window of the last four folded characters: at window end <c>j</c> the 3-gram starting at
+    /// <c>j - 2</c> and the 4-gram starting at <c>j - 3</c> are looked up in their gates. A virtual end character (0)
+    /// follows the text, so a two-character trigger at the very end is seen too.
+    /// </summary>
+    private ulong ScanAscii(ReadOnlySpan<char> text, ulong wanted, ulong found)
+    {
+        ref ulong gate3 = ref MemoryMarshal.GetArrayDataReference(_gate3);
+        ref ulong gate4 = ref MemoryMarshal.GetArrayDataReference(_gate4);
+        ref byte fold = ref MemoryMarshal.GetArrayDataReference(s_fold);
+        ref char chars = ref MemoryMarshal.GetReference(text);
+        uint window = 0;
+        for (int j = 0; j <= text.Length; j++)
+        {
+            uint c = j < text.Length ? Unsafe.Add(ref chars, j) : 0u;
+            window = (window << 7) | (c < 128 ? Unsafe.Add(ref fold, (nint)c) : c == '\u0131' ? 'i' : c == '\u017F' ? 's' : 0u);
+            int h3 = Hash3((int)(window & 0x1FFFFF));
+            int h4 = Hash4((int)(window & 0xFFFFFFF));
+            if ((((Unsafe.Add(ref gate3, h3 >> 6) >> h3) | (Unsafe.Add(ref gate4, h4 >> 6) >> h4)) & 1) == 0)
+            {
+                continue;
+            }
+
+            if (((Unsafe.Add(ref gate3, h3 >> 6) >> h3) & 1) != 0 && j >= 2 && Verify(_byGram3[h3], text, j - 2, wanted, ref found))
+            {
+                return found;
+            }
+
+            if (((Unsafe.Add(ref gate4, h4 >> 6) >> h4) & 1) != 0 && j >= 3 && Verify(_byGram4[h4], text, j - 3, wanted, ref found))
+            {
+                return found;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Compares the triggers of one gram at <paramref name="pos"/>; <see langword="true"/> when every wanted rule is found.</summary>
+    private static bool Verify(Trigger[] bucket, ReadOnlySpan<char> text, int pos, ulong wanted, ref ulong found)
+    {
+        foreach (Trigger t in bucket)
+        {
+            if ((t.Rules & wanted & ~found) != 0 && t.MatchesAt(text, pos))
+            {
+                found |= t.Rules & wanted;
+            }
+        }
+
+        return found == wanted;
+    }
+
+    /// <summary>The gate's case folding of one character (see the remarks); 0 for characters no trigger character equals.</summary>
+    internal static int Fold(char c) => c < 128 ? s_fold[c] : c == '\u0131' ? 'i' : c == '\u017F' ? 's' : 0;
+
+    private static int Hash3(int gram) => (int)((uint)gram * 2654435761u >> (32 - HashBits));
+
+    private static int Hash4(int gram) => (int)((uint)gram * 2246822519u >> (32 - HashBits));
+
+    private static byte[] BuildFold()
+    {
+        var fold = new byte[128];
+        for (int c = 1; c < 128; c++)
+        {
+            fold[c] = (byte)(c is >= 'A' and <= 'Z' ? c + 32 : c);
+        }
+
+        return fold;
     }
 
     private static (string Text, bool Start, bool End) Parse(string spec)
@@ -154,6 +238,8 @@ internal sealed class TriggerIndex
     private sealed class Trigger(string text, bool start, bool end, ulong rules)
     {
         public string Text { get; } = text;
+
+        public bool EndsAtWordEnd { get; } = end;
 
         public ulong Rules { get; } = rules;
 
@@ -184,6 +270,6 @@ internal sealed class TriggerIndex
 
         private bool BoundariesHold(ReadOnlySpan<char> s, int pos) =>
             (!start || pos == 0 || !IsWordChar(s[pos - 1]))
-            && (!end || pos + Text.Length >= s.Length || !IsWordChar(s[pos + Text.Length]));
+            && (!EndsAtWordEnd || pos + Text.Length >= s.Length || !IsWordChar(s[pos + Text.Length]));
     }
 }
