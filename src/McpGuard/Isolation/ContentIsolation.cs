@@ -24,6 +24,7 @@ internal sealed partial class ContentIsolation
     internal const string RedactedPlaceholder = "\u27E6redacted by the host\u27E7";
     internal const string MetadataFlaggedRule = "tool.metadata-flagged";
     internal const string TaintedRule = "flow.tainted-session";
+    internal const string TaintResetRule = "flow.taint-reset";
     internal const string ResultApprovalRule = "result.injection-suspected";
 
     private const int MaxSlots = 4096;
@@ -73,6 +74,67 @@ internal sealed partial class ContentIsolation
     /// <summary>Gives a new session its taint state (shared per principal when <see cref="TaintScope.Principal"/>).</summary>
     public void Attach(GuardSessionInfo session) =>
         session.Taint = _options.TaintScope == TaintScope.Principal ? _taints.GetOrAdd(session.Principal, _ => new SessionTaint()) : new SessionTaint();
+
+    /// <summary>
+    /// Clears a taint on the host's request: records a <see cref="GuardEvidenceKind.TaintReset"/> event listing the sources,
+    /// then removes exactly those (a source added meanwhile stays). Without evidence (and with
+    /// <see cref="EvidenceOptions.DenyWhenEvidenceFails"/>) nothing is cleared.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<TaintSource>> ResetTaintAsync(GuardSessionInfo? session, GuardPrincipal principal, string resetBy, string reason, CancellationToken cancellationToken)
+    {
+        SessionTaint? taint = session?.Taint;
+        if (taint is null)
+        {
+            if (_options.TaintScope != TaintScope.Principal)
+            {
+                throw new InvalidOperationException("Isolation:TaintScope is Session: each session has its own taint; reset it through the session (ResetTaintAsync(GuardSessionInfo, ...)).");
+            }
+
+            taint = _taints.TryGetValue(principal, out SessionTaint? shared) ? shared : null;
+        }
+
+        IReadOnlyList<TaintSource> sources = taint?.Sources ?? [];
+        var listed = new JsonArray();
+        foreach (TaintSource source in sources)
+        {
+            listed.Add((JsonNode)new JsonObject
+            {
+                ["sessionId"] = source.SessionId,
+                ["serverName"] = source.ServerName,
+                ["method"] = source.Method,
+                ["requestId"] = source.RequestId,
+                ["subject"] = source.Subject,
+                ["rules"] = ToArray(source.RuleIds),
+                ["at"] = source.At,
+            });
+        }
+
+        GuardEvidence evidence = _evidence.Create(GuardEvidenceKind.TaintReset, session) with
+        {
+            AgentId = principal.AgentId,
+            UserId = principal.UserId,
+            RuleId = TaintResetRule,
+            Reason = reason,
+            Details = new JsonObject
+            {
+                ["resetBy"] = resetBy,
+                ["scope"] = session is null ? "Principal" : _options.TaintScope.ToString(),
+                ["cleared"] = sources.Count,
+                ["sources"] = listed,
+            },
+            NotVerified = ["Clearing the taint does not remove the flagged content from the model's context; the host decided it is safe to act on."],
+        };
+        if (!await _evidence.WriteAsync(evidence, cancellationToken).ConfigureAwait(false) && _root.Evidence.DenyWhenEvidenceFails)
+        {
+            throw new McpGuardException("The taint reset could not be recorded in evidence; the taint was not cleared.")
+            {
+                Decision = GuardDecision.Deny("The taint reset could not be recorded in evidence.", "evidence.unavailable"),
+                ServerName = session?.ServerName,
+            };
+        }
+
+        return taint is null ? [] : taint.Remove(sources);
+    }
 
     public ContentIsolationPolicy PolicyFor(GuardSessionInfo session, string? toolName)
     {
