@@ -39,6 +39,7 @@ internal sealed partial class ContentIsolation
     private readonly ApprovalCoordinator _approvals;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<GuardPrincipal, SessionTaint> _taints = new();
+    private readonly ConcurrentDictionary<SanitizerOptions, ContentSanitizer> _policySanitizers = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<string, string[]> _toolNamesByServer = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _wellKnownSkeletons;
 
@@ -57,6 +58,11 @@ internal sealed partial class ContentIsolation
         _approvals = approvals;
         _time = time;
         Sanitizer = new ContentSanitizer(_options.Sanitizer);
+        IEnumerable<ContentIsolationPolicy?> policies = options.Servers.Values.SelectMany(server => server.Tools.Values.Select(t => t.Isolation).Append(server.Isolation));
+        foreach (ContentIsolationPolicy? policy in policies.Append(_options.Untrusted).Append(_options.Trusted))
+        {
+            _ = SanitizerFor(policy);
+        }
         _wellKnownSkeletons = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string name in ToolNameConfusables.WellKnown.Concat(_options.WellKnownToolNames))
         {
@@ -65,6 +71,25 @@ internal sealed partial class ContentIsolation
     }
 
     public ContentSanitizer Sanitizer { get; }
+
+    /// <summary>The sanitizer for content under <paramref name="policy"/>: its own options (allowed link hosts joined with the global ones) or the global sanitizer.</summary>
+    public ContentSanitizer SanitizerFor(ContentIsolationPolicy? policy) =>
+        policy?.Sanitizer is not { } own ? Sanitizer : _policySanitizers.GetOrAdd(own, static (o, global) =>
+        {
+            var merged = new SanitizerOptions
+            {
+                Enabled = o.Enabled,
+                RemoveHiddenUnicode = o.RemoveHiddenUnicode,
+                RemoveTerminalControl = o.RemoveTerminalControl,
+                RemoveHiddenMarkup = o.RemoveHiddenMarkup,
+                NeutralizeExfiltrationLinks = o.NeutralizeExfiltrationLinks,
+                MaxBlockChars = o.MaxBlockChars,
+                MaxResultChars = o.MaxResultChars,
+                MaxFindings = o.MaxFindings,
+            };
+            merged.AllowedLinkHosts.AddRange(global.AllowedLinkHosts.Concat(o.AllowedLinkHosts).Distinct(StringComparer.OrdinalIgnoreCase));
+            return new ContentSanitizer(merged);
+        }, _options.Sanitizer);
 
     /// <summary>The built-in detector (always on; host detectors add to it).</summary>
     internal static IInjectionDetector CreateDefaultDetector() => new HeuristicInjectionDetector();
@@ -314,11 +339,12 @@ internal sealed partial class ContentIsolation
     private async ValueTask<Outcome> ProcessAsync(List<Slot> slots, ContentIsolationPolicy policy, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
     {
         var outcome = new Outcome();
-        int budget = Math.Max(64, _options.Sanitizer.MaxResultChars);
+        ContentSanitizer sanitizer = SanitizerFor(policy);
+        int budget = Math.Max(64, sanitizer.Options.MaxResultChars);
         foreach (Slot slot in slots)
         {
             string original = slot.Get();
-            SanitizedText sanitized = Sanitizer.Sanitize(original, Math.Min(_options.Sanitizer.MaxBlockChars, Math.Max(64, budget)));
+            SanitizedText sanitized = sanitizer.Sanitize(original, Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, budget)));
             budget -= sanitized.Text.Length;
             slot.Sanitized = sanitized.Text;
             if (sanitized.Changed)

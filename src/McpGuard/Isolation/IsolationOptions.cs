@@ -94,6 +94,17 @@ public sealed class ContentIsolationPolicy
     /// <summary>Detector score at or above which content counts as an injection.</summary>
     /// <value>Default: 0.5. Range: 0.01–1.</value>
     public double Threshold { get; set; } = 0.5;
+
+    /// <summary>
+    /// Sanitizer options for content under this policy (results, resources, prompts and tool metadata), replacing
+    /// <see cref="IsolationOptions.Sanitizer"/>: e.g. keep HTML comments (<see cref="SanitizerOptions.RemoveHiddenMarkup"/>
+    /// off) or allow larger results for <see cref="ContentTrust.Trusted"/> servers. Values not set here take the
+    /// <see cref="SanitizerOptions"/> defaults, not the global ones, so an unset value is never weaker than the default;
+    /// <see cref="SanitizerOptions.AllowedLinkHosts"/> adds to the global list. Same ranges, validated at start
+    /// (configuration: <c>McpGuard:Isolation:Trusted:Sanitizer</c>, <c>McpGuard:Servers:&lt;name&gt;:Isolation:Sanitizer</c>, ...).
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (the global <see cref="IsolationOptions.Sanitizer"/>).</value>
+    public SanitizerOptions? Sanitizer { get; set; }
 }
 
 /// <summary>
