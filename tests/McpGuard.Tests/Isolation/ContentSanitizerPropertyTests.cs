@@ -140,6 +140,8 @@ public sealed class ContentSanitizerPropertyTests
     [InlineData("[a](<")]
     [InlineData("[a](x (")]
     [InlineData("](")]
+    [InlineData("![a][a]\n[a]: https://e.example/p")]
+    [InlineData("\n- > [a]: <https://e.example/?d=1\u27E6")]
     public void Sanitize_PathologicalMegabyte_CompletesWithValidOutput(string unit)
     {
         // Linear-time sanity: 1 MiB of a repeated construct opener; a quadratic scanner would not finish in the test run.
