@@ -69,6 +69,9 @@ public enum GuardEvidenceKind
 
     /// <summary>The HTTP guard refused a request (SSRF address, scheme, redirect, metadata origin, resource mismatch, size or time limit), with the URL (no query), redirect hop, address and its class.</summary>
     HttpRequestBlocked,
+
+    /// <summary>The host cleared a session's (or principal's) taint with <see cref="McpGuardEngine.ResetTaintAsync(GuardSessionInfo, string, string, CancellationToken)"/>: who, why, and the sources that were cleared.</summary>
+    TaintReset,
 }
 
 /// <summary>

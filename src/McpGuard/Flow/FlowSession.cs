@@ -806,12 +806,15 @@ public sealed class FlowSession
         }
 
         SessionTaint taint = session.Taint;
-        IReadOnlyList<TaintSource> sources = taint.Sources;
+        (IReadOnlyList<TaintSource> sources, int removed) = taint.Snapshot;
         StrongBox<int> consumed = _taintConsumed.GetValue(taint, static _ => new StrongBox<int>(0));
         int index = _policy.Bit(FlowLabels.UntrustedSource) is var bit && bit != 0 ? System.Numerics.BitOperations.TrailingZeroCount(bit) : -1;
-        for (; consumed.Value < sources.Count; consumed.Value++)
+
+        // Positions in the taint's log: a reset (McpGuardEngine.ResetTaintAsync) removes sources from the front.
+        consumed.Value = Math.Max(consumed.Value, removed);
+        for (; consumed.Value < removed + sources.Count; consumed.Value++)
         {
-            TaintSource source = sources[consumed.Value];
+            TaintSource source = sources[consumed.Value - removed];
             long call = 0;
             if (source.RequestId is { } requestId && string.Equals(source.SessionId, session.SessionId, StringComparison.Ordinal))
             {

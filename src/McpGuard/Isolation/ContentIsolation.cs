@@ -24,6 +24,7 @@ internal sealed partial class ContentIsolation
     internal const string RedactedPlaceholder = "\u27E6redacted by the host\u27E7";
     internal const string MetadataFlaggedRule = "tool.metadata-flagged";
     internal const string TaintedRule = "flow.tainted-session";
+    internal const string TaintResetRule = "flow.taint-reset";
     internal const string ResultApprovalRule = "result.injection-suspected";
 
     private const int MaxSlots = 4096;
@@ -38,6 +39,7 @@ internal sealed partial class ContentIsolation
     private readonly ApprovalCoordinator _approvals;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<GuardPrincipal, SessionTaint> _taints = new();
+    private readonly ConcurrentDictionary<SanitizerOptions, ContentSanitizer> _policySanitizers = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<string, string[]> _toolNamesByServer = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _wellKnownSkeletons;
 
@@ -56,6 +58,11 @@ internal sealed partial class ContentIsolation
         _approvals = approvals;
         _time = time;
         Sanitizer = new ContentSanitizer(_options.Sanitizer);
+        IEnumerable<ContentIsolationPolicy?> policies = options.Servers.Values.SelectMany(server => server.Tools.Values.Select(t => t.Isolation).Append(server.Isolation));
+        foreach (ContentIsolationPolicy? policy in policies.Append(_options.Untrusted).Append(_options.Trusted))
+        {
+            _ = SanitizerFor(policy);
+        }
         _wellKnownSkeletons = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string name in ToolNameConfusables.WellKnown.Concat(_options.WellKnownToolNames))
         {
@@ -65,6 +72,25 @@ internal sealed partial class ContentIsolation
 
     public ContentSanitizer Sanitizer { get; }
 
+    /// <summary>The sanitizer for content under <paramref name="policy"/>: its own options (allowed link hosts joined with the global ones) or the global sanitizer.</summary>
+    public ContentSanitizer SanitizerFor(ContentIsolationPolicy? policy) =>
+        policy?.Sanitizer is not { } own ? Sanitizer : _policySanitizers.GetOrAdd(own, static (o, global) =>
+        {
+            var merged = new SanitizerOptions
+            {
+                Enabled = o.Enabled,
+                RemoveHiddenUnicode = o.RemoveHiddenUnicode,
+                RemoveTerminalControl = o.RemoveTerminalControl,
+                RemoveHiddenMarkup = o.RemoveHiddenMarkup,
+                NeutralizeExfiltrationLinks = o.NeutralizeExfiltrationLinks,
+                MaxBlockChars = o.MaxBlockChars,
+                MaxResultChars = o.MaxResultChars,
+                MaxFindings = o.MaxFindings,
+            };
+            merged.AllowedLinkHosts.AddRange(global.AllowedLinkHosts.Concat(o.AllowedLinkHosts).Distinct(StringComparer.OrdinalIgnoreCase));
+            return new ContentSanitizer(merged);
+        }, _options.Sanitizer);
+
     /// <summary>The built-in detector (always on; host detectors add to it).</summary>
     internal static IInjectionDetector CreateDefaultDetector() => new HeuristicInjectionDetector();
 
@@ -73,6 +99,67 @@ internal sealed partial class ContentIsolation
     /// <summary>Gives a new session its taint state (shared per principal when <see cref="TaintScope.Principal"/>).</summary>
     public void Attach(GuardSessionInfo session) =>
         session.Taint = _options.TaintScope == TaintScope.Principal ? _taints.GetOrAdd(session.Principal, _ => new SessionTaint()) : new SessionTaint();
+
+    /// <summary>
+    /// Clears a taint on the host's request: records a <see cref="GuardEvidenceKind.TaintReset"/> event listing the sources,
+    /// then removes exactly those (a source added meanwhile stays). Without evidence (and with
+    /// <see cref="EvidenceOptions.DenyWhenEvidenceFails"/>) nothing is cleared.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<TaintSource>> ResetTaintAsync(GuardSessionInfo? session, GuardPrincipal principal, string resetBy, string reason, CancellationToken cancellationToken)
+    {
+        SessionTaint? taint = session?.Taint;
+        if (taint is null)
+        {
+            if (_options.TaintScope != TaintScope.Principal)
+            {
+                throw new InvalidOperationException("Isolation:TaintScope is Session: each session has its own taint; reset it through the session (ResetTaintAsync(GuardSessionInfo, ...)).");
+            }
+
+            taint = _taints.TryGetValue(principal, out SessionTaint? shared) ? shared : null;
+        }
+
+        IReadOnlyList<TaintSource> sources = taint?.Sources ?? [];
+        var listed = new JsonArray();
+        foreach (TaintSource source in sources)
+        {
+            listed.Add((JsonNode)new JsonObject
+            {
+                ["sessionId"] = source.SessionId,
+                ["serverName"] = source.ServerName,
+                ["method"] = source.Method,
+                ["requestId"] = source.RequestId,
+                ["subject"] = source.Subject,
+                ["rules"] = ToArray(source.RuleIds),
+                ["at"] = source.At,
+            });
+        }
+
+        GuardEvidence evidence = _evidence.Create(GuardEvidenceKind.TaintReset, session) with
+        {
+            AgentId = principal.AgentId,
+            UserId = principal.UserId,
+            RuleId = TaintResetRule,
+            Reason = reason,
+            Details = new JsonObject
+            {
+                ["resetBy"] = resetBy,
+                ["scope"] = session is null ? "Principal" : _options.TaintScope.ToString(),
+                ["cleared"] = sources.Count,
+                ["sources"] = listed,
+            },
+            NotVerified = ["Clearing the taint does not remove the flagged content from the model's context; the host decided it is safe to act on."],
+        };
+        if (!await _evidence.WriteAsync(evidence, cancellationToken).ConfigureAwait(false) && _root.Evidence.DenyWhenEvidenceFails)
+        {
+            throw new McpGuardException("The taint reset could not be recorded in evidence; the taint was not cleared.")
+            {
+                Decision = GuardDecision.Deny("The taint reset could not be recorded in evidence.", "evidence.unavailable"),
+                ServerName = session?.ServerName,
+            };
+        }
+
+        return taint is null ? [] : taint.Remove(sources);
+    }
 
     public ContentIsolationPolicy PolicyFor(GuardSessionInfo session, string? toolName)
     {
@@ -252,11 +339,12 @@ internal sealed partial class ContentIsolation
     private async ValueTask<Outcome> ProcessAsync(List<Slot> slots, ContentIsolationPolicy policy, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
     {
         var outcome = new Outcome();
-        int budget = Math.Max(64, _options.Sanitizer.MaxResultChars);
+        ContentSanitizer sanitizer = SanitizerFor(policy);
+        int budget = Math.Max(64, sanitizer.Options.MaxResultChars);
         foreach (Slot slot in slots)
         {
             string original = slot.Get();
-            SanitizedText sanitized = Sanitizer.Sanitize(original, Math.Min(_options.Sanitizer.MaxBlockChars, Math.Max(64, budget)));
+            SanitizedText sanitized = sanitizer.Sanitize(original, Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, budget)));
             budget -= sanitized.Text.Length;
             slot.Sanitized = sanitized.Text;
             if (sanitized.Changed)

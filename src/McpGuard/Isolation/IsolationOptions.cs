@@ -94,6 +94,17 @@ public sealed class ContentIsolationPolicy
     /// <summary>Detector score at or above which content counts as an injection.</summary>
     /// <value>Default: 0.5. Range: 0.01–1.</value>
     public double Threshold { get; set; } = 0.5;
+
+    /// <summary>
+    /// Sanitizer options for content under this policy (results, resources, prompts and tool metadata), replacing
+    /// <see cref="IsolationOptions.Sanitizer"/>: e.g. keep HTML comments (<see cref="SanitizerOptions.RemoveHiddenMarkup"/>
+    /// off) or allow larger results for <see cref="ContentTrust.Trusted"/> servers. Values not set here take the
+    /// <see cref="SanitizerOptions"/> defaults, not the global ones, so an unset value is never weaker than the default;
+    /// <see cref="SanitizerOptions.AllowedLinkHosts"/> adds to the global list. Same ranges, validated at start
+    /// (configuration: <c>McpGuard:Isolation:Trusted:Sanitizer</c>, <c>McpGuard:Servers:&lt;name&gt;:Isolation:Sanitizer</c>, ...).
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (the global <see cref="IsolationOptions.Sanitizer"/>).</value>
+    public SanitizerOptions? Sanitizer { get; set; }
 }
 
 /// <summary>
@@ -144,24 +155,62 @@ public sealed class IsolationOptions
 /// <param name="At">When (engine <see cref="TimeProvider"/>).</param>
 public sealed record TaintSource(string SessionId, string ServerName, string Method, string? RequestId, string? Subject, IReadOnlyList<string> RuleIds, DateTimeOffset At);
 
-/// <summary>Thread-safe taint state shared by the sessions of one scope.</summary>
+/// <summary>
+/// Thread-safe taint state shared by the sessions of one scope. The sources form an append-only log that a reset
+/// truncates from the front: <see cref="Snapshot"/> gives the current sources with the log position of the first, so
+/// a reader that consumes sources in order (flow control) neither misses nor repeats one across a reset.
+/// </summary>
 internal sealed class SessionTaint
 {
+    private const int MaxSources = 64;
     private readonly object _gate = new();
-    private TaintSource[] _sources = [];
+    private State _state = new([], 0);
 
-    public bool IsTainted => Volatile.Read(ref _sources).Length > 0;
+    public bool IsTainted => Volatile.Read(ref _state).Sources.Length > 0;
 
-    public IReadOnlyList<TaintSource> Sources => Volatile.Read(ref _sources);
+    public IReadOnlyList<TaintSource> Sources => Volatile.Read(ref _state).Sources;
+
+    /// <summary>The current sources and how many sources resets removed before them (the log position of the first).</summary>
+    public (IReadOnlyList<TaintSource> Sources, int Removed) Snapshot
+    {
+        get
+        {
+            State state = Volatile.Read(ref _state);
+            return (state.Sources, state.Removed);
+        }
+    }
 
     public void Add(TaintSource source)
     {
         lock (_gate)
         {
-            if (_sources.Length < 64)
+            if (_state.Sources.Length < MaxSources)
             {
-                _sources = [.. _sources, source];
+                Volatile.Write(ref _state, new State([.. _state.Sources, source], _state.Removed));
             }
         }
     }
+
+    /// <summary>Removes <paramref name="expected"/> (a snapshot of <see cref="Sources"/>) from the front, keeping sources added since; returns what was removed.</summary>
+    public TaintSource[] Remove(IReadOnlyList<TaintSource> expected)
+    {
+        lock (_gate)
+        {
+            TaintSource[] current = _state.Sources;
+            int count = 0;
+            while (count < current.Length && count < expected.Count && ReferenceEquals(current[count], expected[count]))
+            {
+                count++;
+            }
+
+            if (count > 0)
+            {
+                Volatile.Write(ref _state, new State(current[count..], _state.Removed + count));
+            }
+
+            return current[..count];
+        }
+    }
+
+    private sealed record State(TaintSource[] Sources, int Removed);
 }

@@ -42,9 +42,9 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             failures.Add($"McpGuard:Approval:Timeout is {o.Approval.Timeout}; set it between 00:00:00.01 and 1.00:00:00.");
         }
 
-        Range(failures, "McpGuard:Isolation:Sanitizer:MaxBlockChars", o.Isolation.Sanitizer.MaxBlockChars, 256, 64 * 1024 * 1024);
-        Range(failures, "McpGuard:Isolation:Sanitizer:MaxResultChars", o.Isolation.Sanitizer.MaxResultChars, 256, 256 * 1024 * 1024);
-        Range(failures, "McpGuard:Isolation:Sanitizer:MaxFindings", o.Isolation.Sanitizer.MaxFindings, 1, 10_000);
+        ValidateSanitizer(failures, "McpGuard:Isolation:Sanitizer", o.Isolation.Sanitizer);
+        ValidateSanitizer(failures, "McpGuard:Isolation:Untrusted:Sanitizer", o.Isolation.Untrusted.Sanitizer);
+        ValidateSanitizer(failures, "McpGuard:Isolation:Trusted:Sanitizer", o.Isolation.Trusted.Sanitizer);
         if (string.IsNullOrEmpty(o.Isolation.DatamarkToken) || o.Isolation.DatamarkToken.Any(char.IsWhiteSpace))
         {
             failures.Add("McpGuard:Isolation:DatamarkToken is empty or contains whitespace; set a visible marker such as \u02C6.");
@@ -80,9 +80,11 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             }
             server.Stdio?.Validate($"{prefix}:Stdio", failures);
 
+            ValidateSanitizer(failures, prefix + ":Isolation:Sanitizer", server.Isolation?.Sanitizer);
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {
                 string toolPrefix = $"{prefix}:Tools:{toolName}";
+                ValidateSanitizer(failures, toolPrefix + ":Isolation:Sanitizer", tool.Isolation?.Sanitizer);
                 if (tool.MaxArgumentBytes is < 1)
                 {
                     failures.Add($"{toolPrefix}:MaxArgumentBytes must be at least 1.");
@@ -96,6 +98,18 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
         }
 
         return failures;
+    }
+
+    private static void ValidateSanitizer(List<string> failures, string prefix, SanitizerOptions? sanitizer)
+    {
+        if (sanitizer is null)
+        {
+            return;
+        }
+
+        Range(failures, prefix + ":MaxBlockChars", sanitizer.MaxBlockChars, 256, 64 * 1024 * 1024);
+        Range(failures, prefix + ":MaxResultChars", sanitizer.MaxResultChars, 256, 256 * 1024 * 1024);
+        Range(failures, prefix + ":MaxFindings", sanitizer.MaxFindings, 1, 10_000);
     }
 
     private static void ValidateServerRequests(List<string> failures, string prefix, GuardServerOptions server)

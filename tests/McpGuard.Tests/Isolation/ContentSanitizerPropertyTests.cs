@@ -19,6 +19,8 @@ public sealed class ContentSanitizerPropertyTests
         "\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u202E", "\u2066", "\u00AD", "\uE000",
         "\U0001F600", "\U0001F468", "\u2764", "\uFE0F", "\uFE0E", "\uFE00", "1", "#", "\U0001F3F4",
         "\uDB40\uDC41", "\uDB40\uDC67", "\uDB40\uDC7F", "\uDB40\uDD01", "\uD800", "\uDC00", "\u0645", "\u06CC", "漢",
+        "[r]: ", "\n[r]:", "[r]", "![a][r]", "![r]", "[]", "\n[r]: https://evil.example/?d=1", "\n> [r]: <https://evil.example/p.png>",
+        "<https://evil.example/?q=1>", "<https:", "](<", "(", "\\", "&quest;", "&amp;", " \"t\"",
     ];
 
     private static Arbitrary<string> Texts() =>
@@ -130,6 +132,16 @@ public sealed class ContentSanitizerPropertyTests
     [InlineData("<div style='display:none'><div>")]
     [InlineData("[a](http://e.example/ \"")]
     [InlineData("\U0001F600\u200D")]
+    [InlineData("[a]:\n")]
+    [InlineData("\n[a]: <")]
+    [InlineData("![a][")]
+    [InlineData("<https://e.example/?")]
+    [InlineData("[a](x(")]
+    [InlineData("[a](<")]
+    [InlineData("[a](x (")]
+    [InlineData("](")]
+    [InlineData("![a][a]\n[a]: https://e.example/p")]
+    [InlineData("\n- > [a]: <https://e.example/?d=1\u27E6")]
     public void Sanitize_PathologicalMegabyte_CompletesWithValidOutput(string unit)
     {
         // Linear-time sanity: 1 MiB of a repeated construct opener; a quadratic scanner would not finish in the test run.

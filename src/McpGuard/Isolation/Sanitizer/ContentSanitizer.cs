@@ -17,7 +17,7 @@ namespace McpGuard;
 /// U+FFFD).</para>
 /// <para>Thread-safe and immutable once built.</para>
 /// </remarks>
-public sealed class ContentSanitizer
+public sealed partial class ContentSanitizer
 {
     /// <summary>First character of every placeholder the sanitizer inserts (U+27E6 MATHEMATICAL LEFT WHITE SQUARE BRACKET).</summary>
     public const char PlaceholderOpen = '\u27E6';
@@ -34,7 +34,7 @@ public sealed class ContentSanitizer
     private const int MaxLinkTextChars = 1000;
     private const int MaxUrlChars = 4096;
 
-    private static readonly SearchValues<char> s_markupStarts = SearchValues.Create("<[");
+    private static readonly SearchValues<char> s_markupStarts = SearchValues.Create("<[]");
     private static readonly SearchValues<char> s_unsafeLinkText = SearchValues.Create("<>[]()!`\u27E6\u27E7\\");
 
     private readonly SanitizerOptions _options;
@@ -521,6 +521,7 @@ public sealed class ContentSanitizer
         }
 
         StringBuilder? sb = null;
+        ImageReferences? images = null;
         int copyFrom = 0;
         int n = s.Length;
         int i = 0;
@@ -534,6 +535,7 @@ public sealed class ContentSanitizer
 
             i += next;
             int end;
+            int from = i;
             string? replacement;
             if (s[i] == '<')
             {
@@ -543,14 +545,26 @@ public sealed class ContentSanitizer
                     continue;
                 }
             }
-            else if (!TryMarkdownLink(s, i, findings, out end, out replacement))
+            else if (s[i] == ']')
+            {
+                if (!TryOrphanDestination(s, i, findings, out from, out end, out replacement))
+                {
+                    i++;
+                    continue;
+                }
+            }
+            else if (TryMarkdownLink(s, i, findings, out end, out replacement))
+            {
+                from = i > 0 && s[i - 1] == '!' && IsImageStart(s, i - 1) ? i - 1 : i;
+            }
+            else if (!TryReferenceDefinition(s, i, findings, ref images, out from, out end, out replacement))
             {
                 i++;
                 continue;
             }
 
             sb ??= new StringBuilder(n);
-            int from = i > 0 && s[i - 1] == '!' && s[i] == '[' && IsImageStart(s, i - 1) ? i - 1 : i;
+            from = Math.Max(from, copyFrom);
             sb.Append(s, copyFrom, from - copyFrom);
             sb.Append(replacement);
             i = end;
@@ -600,8 +614,7 @@ public sealed class ContentSanitizer
 
         if (!TryParseTag(s, i, out int tagEnd, out int nameStart, out int nameLength, out bool closing))
         {
-            end = i + 1;
-            return false;
+            return TryAutolink(s, i, findings, out end, out replacement);
         }
 
         end = tagEnd;
@@ -955,7 +968,7 @@ public sealed class ContentSanitizer
         return list;
     }
 
-    /// <summary>At a '[': an inline markdown link or image (<c>[text](url "title")</c>, <c>![alt](url)</c>) whose URL is an exfiltration channel is replaced.</summary>
+    /// <summary>At a '[': an inline markdown link or image (<c>[text](url "title")</c>, <c>![alt](&lt;url&gt;)</c>) whose URL is an exfiltration channel is replaced (up to where the scan stopped, for an opaque destination).</summary>
     private bool TryMarkdownLink(string s, int i, FindingList findings, out int end, out string? replacement)
     {
         end = i + 1;
@@ -980,56 +993,21 @@ public sealed class ContentSanitizer
         }
 
         int textEnd = j;
-        int urlStart = j + 2;
-        int k = urlStart;
-        int urlLimit = Math.Min(n, urlStart + MaxUrlChars);
-        while (k < urlLimit && s[k] is not (')' or '(' or '<' or PlaceholderOpen or PlaceholderClose) && !char.IsWhiteSpace(s[k]))
-        {
-            k++;
-        }
-
-        int urlEnd = k;
-        if (k < urlLimit && char.IsWhiteSpace(s[k]))
-        {
-            while (k < urlLimit && char.IsWhiteSpace(s[k]))
-            {
-                k++;
-            }
-
-            if (k < urlLimit && s[k] is '"' or '\'')
-            {
-                char q = s[k++];
-                while (k < urlLimit && s[k] != q && s[k] is not (PlaceholderOpen or PlaceholderClose))
-                {
-                    k++;
-                }
-
-                if (k >= urlLimit || s[k] != q)
-                {
-                    return false;
-                }
-
-                k++;
-                while (k < urlLimit && char.IsWhiteSpace(s[k]))
-                {
-                    k++;
-                }
-            }
-        }
-
-        if (k >= urlLimit || s[k] != ')' || urlEnd == urlStart)
+        DestinationKind kind = ParseInlineDestination(s, j + 1, out int destinationEnd, out string url, out bool undecodable);
+        if (kind == DestinationKind.None)
         {
             return false;
         }
 
-        string url = s[urlStart..urlEnd];
-        string? host = CheckUrl(url, image);
+        // A destination the scanner cannot follow to its end (placeholder bracket, '<', a bracket, too long) or cannot
+        // decode is judged on what it saw, failing closed: any host not on the allowlist.
+        string? host = CheckUrl(url, image || undecodable || kind == DestinationKind.Opaque);
         if (host is null)
         {
             return false;
         }
 
-        end = k + 1;
+        end = destinationEnd;
         int start = image ? i - 1 : i;
         ReadOnlySpan<char> text = s.AsSpan(i + 1, textEnd - i - 1).Trim();
         string kept = text.Length > 0 && text.IndexOfAny(s_unsafeLinkText) < 0 && !text.Contains('\n') ? text.ToString() + " " : string.Empty;
