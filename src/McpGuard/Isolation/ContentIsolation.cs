@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Diagnostics.CodeAnalysis;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
@@ -33,6 +36,7 @@ internal sealed partial class ContentIsolation
     private readonly IsolationOptions _options;
     private readonly McpGuardOptions _root;
     private readonly IInjectionDetector[] _detectors;
+    private readonly HeuristicInjectionDetector _builtIn;
     private readonly IInjectionDetector[] _hostDetectors;
     private readonly ToolMetadataScanner _metadataScanner;
     private readonly EvidenceRecorder _evidence;
@@ -51,6 +55,7 @@ internal sealed partial class ContentIsolation
 
         // The built-in detector always runs; detectors the host adds (e.g. an ML classifier) can only add findings.
         var builtIn = new HeuristicInjectionDetector();
+        _builtIn = builtIn;
         _detectors = [builtIn, .. hostDetectors];
         _hostDetectors = hostDetectors;
         _metadataScanner = new ToolMetadataScanner(builtIn);
@@ -341,35 +346,61 @@ internal sealed partial class ContentIsolation
         var outcome = new Outcome();
         ContentSanitizer sanitizer = SanitizerFor(policy);
         int budget = Math.Max(64, sanitizer.Options.MaxResultChars);
-        foreach (Slot slot in slots)
-        {
-            string original = slot.Get();
-            SanitizedText sanitized = sanitizer.Sanitize(original, Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, budget)));
-            budget -= sanitized.Text.Length;
-            slot.Sanitized = sanitized.Text;
-            if (sanitized.Changed)
-            {
-                outcome.Changed = true;
-                outcome.Sanitizer.Add((slot.Path, sanitized));
-            }
 
-            foreach (SanitizerFinding finding in sanitized.Findings)
+        // Clean text is decided on a pooled copy of its characters, so a large result that needs no change never
+        // becomes a string here (a 64 KB text would be a large-object-heap allocation on every call). Only when the
+        // built-in detector is the only one: a host's detector takes a string.
+        bool onPooledChars = !hostDetectorsOnly && _hostDetectors.Length == 0;
+        char[]? chars = null;
+        try
+        {
+            foreach (Slot slot in slots)
             {
-                if (finding.RuleId == "unicode.tag-characters" && finding.Decoded is { Length: >= 8 })
+                int cap = Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, budget));
+                if (onPooledChars && slot.TryReadChars(ref chars, out int length)
+                    && sanitizer.IsUnchanged(chars.AsSpan(0, length), cap)
+                    && _builtIn.IsClean(chars.AsSpan(0, length)))
                 {
-                    // ASCII smuggled in invisible Tags characters has no legitimate use in results.
-                    outcome.Detections.Add((slot.Path, new InjectionFinding("sanitizer.hidden-ascii", finding.Start, finding.Length, 0.9, "ASCII text hidden in Unicode Tags characters.")));
-                    outcome.MaxScore = Math.Max(outcome.MaxScore, 0.9);
-                    outcome.RuleIds.Add("sanitizer.hidden-ascii");
+                    budget -= length;
+                    slot.Clean = true;
+                    continue;
+                }
+
+                string original = slot.Get();
+                SanitizedText sanitized = sanitizer.Sanitize(original, cap);
+                budget -= sanitized.Text.Length;
+                slot.Sanitized = sanitized.Text;
+                if (sanitized.Changed)
+                {
+                    outcome.Changed = true;
+                    outcome.Sanitizer.Add((slot.Path, sanitized));
+                }
+
+                foreach (SanitizerFinding finding in sanitized.Findings)
+                {
+                    if (finding.RuleId == "unicode.tag-characters" && finding.Decoded is { Length: >= 8 })
+                    {
+                        // ASCII smuggled in invisible Tags characters has no legitimate use in results.
+                        outcome.Detections.Add((slot.Path, new InjectionFinding("sanitizer.hidden-ascii", finding.Start, finding.Length, 0.9, "ASCII text hidden in Unicode Tags characters.")));
+                        outcome.MaxScore = Math.Max(outcome.MaxScore, 0.9);
+                        outcome.RuleIds.Add("sanitizer.hidden-ascii");
+                    }
+                }
+
+                InjectionScan scan = await ScanAsync(sanitized.Text, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
+                Record(outcome, slot, scan, hidden: false, policy.Threshold);
+                if (sanitized.HiddenText is { Length: > 0 } hiddenText)
+                {
+                    InjectionScan hiddenScan = await ScanAsync(hiddenText, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
+                    Record(outcome, slot, hiddenScan, hidden: true, policy.Threshold);
                 }
             }
-
-            InjectionScan scan = await ScanAsync(sanitized.Text, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
-            Record(outcome, slot, scan, hidden: false, policy.Threshold);
-            if (sanitized.HiddenText is { Length: > 0 } hiddenText)
+        }
+        finally
+        {
+            if (chars is not null)
             {
-                InjectionScan hiddenScan = await ScanAsync(hiddenText, slot.Target, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
-                Record(outcome, slot, hiddenScan, hidden: true, policy.Threshold);
+                ArrayPool<char>.Shared.Return(chars);
             }
         }
 
@@ -435,6 +466,11 @@ internal sealed partial class ContentIsolation
         string boundary = spotlighting == SpotlightingMode.Delimit ? Spotlighting.NewBoundary() : string.Empty;
         foreach (Slot slot in slots)
         {
+            if (slot.Clean && !(slot.Spotlight && spotlighting != SpotlightingMode.None))
+            {
+                continue; // unchanged, nothing found, nothing to mark: never read as a string
+            }
+
             string text = slot.Sanitized ?? slot.Get();
             if ((actions & InjectionAction.Redact) != 0 && slot.RedactSpans.Count > 0)
             {
@@ -672,10 +708,44 @@ internal sealed partial class ContentIsolation
 
         public List<(int Start, int Length)> RedactSpans { get; } = [];
 
+        /// <summary>Decided on its characters alone: unchanged by the sanitizer and clean for the detector.</summary>
+        public bool Clean { get; set; }
+
         // The current value, read once: reading a parsed string value allocates a new string every time.
         private string? _value;
 
-        public string Get() => _value ??= (parent is not null ? parent[key!] : item!.Value.Array[item.Value.Index]) is JsonValue v && v.TryGetValue(out string? s) ? s : string.Empty;
+        public string Get() => _value ??= Node is JsonValue v && v.TryGetValue(out string? s) ? s : string.Empty;
+
+        /// <summary>
+        /// Copies the value's characters into <paramref name="buffer"/> (rented from the shared pool, grown as needed)
+        /// without making a string: only for a value still backed by the parsed JSON.
+        /// </summary>
+        public bool TryReadChars([NotNullWhen(true)] ref char[]? buffer, out int length)
+        {
+            length = 0;
+            if (_value is not null || Node is not JsonValue v || !v.TryGetValue(out JsonElement element) || element.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
+            reader.Read();
+            int needed = reader.ValueSpan.Length; // escaped UTF-8 bytes: at least as many as the UTF-16 characters
+            if (buffer is null || buffer.Length < needed)
+            {
+                if (buffer is not null)
+                {
+                    ArrayPool<char>.Shared.Return(buffer);
+                }
+
+                buffer = ArrayPool<char>.Shared.Rent(Math.Max(needed, 256));
+            }
+
+            length = reader.CopyString(buffer);
+            return true;
+        }
+
+        private JsonNode? Node => parent is not null ? parent[key!] : item!.Value.Array[item.Value.Index];
 
         public void Set(string value)
         {

@@ -30,7 +30,7 @@ internal static class CharacterScanners
     internal const string BlobTextRule = "encoded.text-payload";
 
     /// <summary>Scans for hidden Unicode and terminal controls. <paramref name="add"/> receives (rule, start, length, weight, explanation).</summary>
-    public static void ScanCharacters(string text, Action<string, int, int, double, string> add, Action<string, int, int>? hiddenText)
+    public static void ScanCharacters(ReadOnlySpan<char> text, Action<string, int, int, double, string> add, Action<string, int, int>? hiddenText)
     {
         int directionMarks = 0;
         int firstDirectionMark = -1;
@@ -38,7 +38,7 @@ internal static class CharacterScanners
         while (i < text.Length)
         {
             // Printable ASCII, tab and line feed need no attention: skip runs of them with a vectorized search.
-            int skip = text.AsSpan(i).IndexOfAnyExcept(s_plain);
+            int skip = text[i..].IndexOfAnyExcept(s_plain);
             if (skip < 0)
             {
                 break;
@@ -205,7 +205,7 @@ internal static class CharacterScanners
         }
     }
 
-    private static void AddZeroWidthRun(string text, ref int i, Action<string, int, int, double, string> add)
+    private static void AddZeroWidthRun(ReadOnlySpan<char> text, ref int i, Action<string, int, int, double, string> add)
     {
         int start = i;
         while (i < text.Length && text[i] is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF' or '\u180E')
@@ -218,7 +218,7 @@ internal static class CharacterScanners
     }
 
     // ZWJ is legitimate between emoji; ZWNJ/ZWJ between letters of joining scripts (Arabic, Indic...).
-    private static bool IsJoinerContext(string text, int i, bool emoji)
+    private static bool IsJoinerContext(ReadOnlySpan<char> text, int i, bool emoji)
     {
         if (i == 0 || i + 1 >= text.Length)
         {
@@ -240,7 +240,7 @@ internal static class CharacterScanners
         c is >= '\u0600' and <= '\u08FF' or >= '\u0900' and <= '\u0DFF' or >= '\u0E00' and <= '\u0FFF' or >= '\u1000' and <= '\u109F' or >= '\uA800' and <= '\uABFF';
 
     // ECMA-48: CSI = ESC [ params intermediates final(0x40-0x7E); OSC/DCS/SOS/PM/APC = ESC ] ... (BEL | ESC \).
-    private static int SkipEscape(string text, int i)
+    private static int SkipEscape(ReadOnlySpan<char> text, int i)
     {
         int j = i + 1;
         if (j >= text.Length)
@@ -284,7 +284,7 @@ internal static class CharacterScanners
     }
 
     /// <summary>Finds long base64/hex runs; decodes base64 runs that hold readable text and hands it to <paramref name="decodedText"/>.</summary>
-    public static void ScanBlobs(string text, Action<string, int, int, double, string> add, Action<string, int, int>? decodedText)
+    public static void ScanBlobs(ReadOnlySpan<char> text, Action<string, int, int, double, string> add, Action<string, int, int>? decodedText)
     {
         // A run of at least MinBlobLength base64 characters covers two consecutive multiples of BlobStride, and the
         // characters between them: probe those positions instead of every character, and only then find the run's ends.
@@ -338,7 +338,7 @@ internal static class CharacterScanners
 
     private static bool IsBase64Char(char c) => c is >= 'A' and <= 'Z' or >= 'a' and <= 'z' or >= '0' and <= '9' or '+' or '/' or '=' or '-' or '_';
 
-    private static bool LooksLikePathOrUrl(string text, int start, int length)
+    private static bool LooksLikePathOrUrl(ReadOnlySpan<char> text, int start, int length)
     {
         int slashes = 0;
         for (int k = start; k < start + length; k++)
@@ -349,7 +349,7 @@ internal static class CharacterScanners
             }
         }
 
-        return slashes >= 3 || (start >= 3 && text.AsSpan(start - 3, 3).SequenceEqual("://"));
+        return slashes >= 3 || (start >= 3 && text.Slice(start - 3, 3).SequenceEqual("://"));
     }
 
     private static string? TryDecodeText(ReadOnlySpan<char> run)

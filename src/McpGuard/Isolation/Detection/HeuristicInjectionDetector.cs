@@ -71,6 +71,34 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="Scan"/> would return <see cref="InjectionScan.Clean"/>, decided on the characters without
+    /// making a string: no rule's keyword occurs (so no pattern runs) and the character and encoded-blob scanners report
+    /// nothing. A <see langword="false"/> means "run <see cref="Scan"/>", not that something would be found.
+    /// </summary>
+    internal bool IsClean(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+
+        ulong wanted = _options.Multilingual ? InjectionRules.AllMask : InjectionRules.AllMask & ~InjectionRules.MultilingualMask;
+        if (_options.DisablePrefilter || InjectionRules.Triggers.MayMatch(text, wanted) != 0)
+        {
+            return false;
+        }
+
+        bool found = false;
+        CharacterScanners.ScanCharacters(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
+        if (!found)
+        {
+            CharacterScanners.ScanBlobs(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
+        }
+
+        return !found;
+    }
+
     internal void ScanInto(string text, ScanTarget target, Accumulator acc, bool nested)
     {
         IReadOnlyList<PatternRule> rules = InjectionRules.All;

@@ -35,6 +35,10 @@ public sealed partial class ContentSanitizer
     private const int MaxUrlChars = 4096;
 
     private static readonly SearchValues<char> s_markupStarts = SearchValues.Create("<[]");
+
+    // Printable ASCII without the markup starts, plus LF and TAB: text made only of these passes both passes unchanged.
+    private static readonly SearchValues<char> s_inertChars = SearchValues.Create(
+        "\t\n !\"#$%&'()*+,-./0123456789:;=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ\\^_`abcdefghijklmnopqrstuvwxyz{|}~");
     private static readonly SearchValues<char> s_unsafeLinkText = SearchValues.Create("<>[]()!`\u27E6\u27E7\\");
 
     private readonly SanitizerOptions _options;
@@ -96,6 +100,15 @@ public sealed partial class ContentSanitizer
 
         return new SanitizedText(result, findings.Items, findings.Count, findings.Hidden);
     }
+
+    /// <summary>
+    /// Whether <see cref="Sanitize(string, int)"/> would return <paramref name="text"/> unchanged and without findings,
+    /// decided without making a string: the sanitizer is off, or the text fits <paramref name="maxChars"/> and has only
+    /// characters both passes skip (printable ASCII other than <c>&lt;</c>, <c>[</c>, <c>]</c>; LF; TAB). A
+    /// <see langword="false"/> means "run <see cref="Sanitize(string, int)"/>", not that something would change.
+    /// </summary>
+    internal bool IsUnchanged(ReadOnlySpan<char> text, int maxChars) =>
+        !_options.Enabled || (text.Length <= Math.Max(64, maxChars) && !text.ContainsAnyExcept(s_inertChars));
 
     internal static string TruncationMarker(int removed) =>
         "\n\u27E6truncated by the host: " + removed.ToString(CultureInfo.InvariantCulture) + " characters removed\u27E7";
