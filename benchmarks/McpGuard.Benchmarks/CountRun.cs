@@ -25,6 +25,7 @@ internal static class CountRun
         process.Refresh();
         TimeSpan cpu0 = process.TotalProcessorTime;
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+        long jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var wall = Stopwatch.StartNew();
         for (int i = 0; i < n; i++)
         {
@@ -35,7 +36,8 @@ internal static class CountRun
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpu0).TotalMicroseconds / n;
         double bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - bytes0) / n;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0}"));
+        long jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted}"));
         return 0;
     }
 }

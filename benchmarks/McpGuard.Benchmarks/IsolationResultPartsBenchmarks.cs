@@ -56,4 +56,10 @@ public class IsolationResultPartsBenchmarks
         McpGuard.Isolation.Detection.CharacterScanners.ScanBlobs(_text, (_, _, _, _, _) => n++, (_, _, _) => n++);
         return n;
     }
+
+    [Benchmark]
+    public bool SanitizerIsUnchanged() => _sanitizer.IsUnchanged(_text, int.MaxValue);
+
+    [Benchmark]
+    public bool DetectorIsClean() => ((HeuristicInjectionDetector)_detector).IsClean(_text);
 }
