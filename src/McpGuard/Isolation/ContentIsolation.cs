@@ -728,9 +728,8 @@ internal sealed partial class ContentIsolation
                 return false;
             }
 
-            var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
-            reader.Read();
-            int needed = reader.ValueSpan.Length; // escaped UTF-8 bytes: at least as many as the UTF-16 characters
+            ReadOnlySpan<byte> token = JsonMarshal.GetRawUtf8Value(element);
+            int needed = token.Length; // escaped UTF-8 bytes: at least as many as the UTF-16 characters
             if (buffer is null || buffer.Length < needed)
             {
                 if (buffer is not null)
@@ -741,7 +740,7 @@ internal sealed partial class ContentIsolation
                 buffer = ArrayPool<char>.Shared.Rent(Math.Max(needed, 256));
             }
 
-            length = reader.CopyString(buffer);
+            length = Json.JsonStringChars.Copy(token, buffer);
             return true;
         }
 
