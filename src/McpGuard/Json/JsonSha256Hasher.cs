@@ -18,7 +18,7 @@ namespace McpGuard.Json;
 /// the default escaping (the SDK's own servers) both ways give the same digest; for any other the raw digest is the one
 /// that matches a capture of the wire.</para>
 /// <para>A buffer that grew past <see cref="RetainedCapacity"/> for one large node is released afterwards. Not
-/// thread-safe: one instance per single-threaded user (the transport's receive pump).</para>
+/// thread-safe: one instance per single-threaded user (the transport's incoming reader).</para>
 /// </remarks>
 internal sealed class JsonSha256Hasher : IDisposable
 {

@@ -539,7 +539,7 @@ internal sealed partial class GuardedTransport : ITransport
                     _catalogStale = true;
                     if (_engine.Pinning is { Options.RelistOnListChanged: true } && _verified && _refusal is null)
                     {
-                        // Re-list off the pump (the answer arrives through the pump) so drift is detected even if the host never lists again.
+                        // Re-list off the incoming reader (the answer arrives through it) so drift is detected even if the host never lists again.
                         _ = Task.Run(BackgroundRelistAsync);
                     }
                 }
