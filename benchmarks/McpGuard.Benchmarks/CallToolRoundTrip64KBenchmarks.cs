@@ -9,12 +9,8 @@ namespace McpGuard.Benchmarks;
 /// the 4 KB scenario), unguarded vs guarded with content isolation at its defaults (sanitizer and injection detector on the
 /// result). <c>Guarded</c> (isolation off) separates the foundation's share. Target: <c>GuardedIsolation</c> ratio ≤ 1.30.
 /// </summary>
-/// <remarks>30 warm-up iterations (whatever the job says): the guarded client's code (not precompiled, unlike much of
-/// the framework) keeps moving up the JIT tiers for several seconds, and with the 10 of <c>--job medium</c> the per-iteration
-/// times were still falling through the whole measurement (155 µs to 118 µs in one launch). Steady state is what a
-/// long-running agent host sees.</remarks>
 [MemoryDiagnoser]
-[WarmupCount(30)]
+[RoundTripWarmup]
 public class CallToolRoundTrip64KBenchmarks
 {
     private RoundTripHarness _unguarded = null!;

@@ -9,12 +9,8 @@ namespace McpGuard.Benchmarks;
 /// <c>{"path":"/data/a.txt"}</c> checked by an <see cref="ArgumentRule"/> with allowed roots, 4 KB text result.
 /// The unguarded client is the baseline, so BenchmarkDotNet prints the guarded/unguarded ratio.
 /// </summary>
-/// <remarks>30 warm-up iterations (whatever the job says): the guarded client's code (not precompiled, unlike much of
-/// the framework) keeps moving up the JIT tiers for several seconds, and with the 10 of <c>--job medium</c> the per-iteration
-/// times were still falling through the whole measurement (155 µs to 118 µs in one launch). Steady state is what a
-/// long-running agent host sees.</remarks>
 [MemoryDiagnoser]
-[WarmupCount(30)]
+[RoundTripWarmup]
 public class CallToolRoundTripBenchmarks
 {
     private RoundTripHarness _unguarded = null!;

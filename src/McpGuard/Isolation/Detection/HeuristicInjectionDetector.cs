@@ -71,6 +71,9 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
         }
     }
 
+    // The rules this detector runs (bit i = rule i): all, or all but the multilingual ones.
+    private ulong WantedRules => _options.Multilingual ? InjectionRules.AllMask : InjectionRules.AllMask & ~InjectionRules.MultilingualMask;
+
     /// <summary>
     /// Whether <see cref="Scan"/> would return <see cref="InjectionScan.Clean"/>, decided on the characters without
     /// making a string: no rule's keyword occurs (so no pattern runs) and the character and encoded-blob scanners report
@@ -83,17 +86,24 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
             return true;
         }
 
-        ulong wanted = _options.Multilingual ? InjectionRules.AllMask : InjectionRules.AllMask & ~InjectionRules.MultilingualMask;
+        ulong wanted = WantedRules;
         if (_options.DisablePrefilter || InjectionRules.Triggers.MayMatch(text, wanted) != 0)
         {
             return false;
         }
 
         bool found = false;
-        CharacterScanners.ScanCharacters(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
-        if (!found)
+        try
         {
-            CharacterScanners.ScanBlobs(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
+            CharacterScanners.ScanCharacters(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
+            if (!found)
+            {
+                CharacterScanners.ScanBlobs(text, (_, _, _, _, _) => found = true, (_, _, _) => found = true);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return false; // not decided here: the full scan runs and reports a scanner failure as a detection
         }
 
         return !found;
@@ -102,7 +112,7 @@ public sealed class HeuristicInjectionDetector : IInjectionDetector
     internal void ScanInto(string text, ScanTarget target, Accumulator acc, bool nested)
     {
         IReadOnlyList<PatternRule> rules = InjectionRules.All;
-        ulong wanted = _options.Multilingual ? InjectionRules.AllMask : InjectionRules.AllMask & ~InjectionRules.MultilingualMask;
+        ulong wanted = WantedRules;
         ulong run = _options.DisablePrefilter ? wanted : InjectionRules.Triggers.MayMatch(text, wanted);
         for (int r = 0; run != 0 && r < rules.Count; r++)
         {

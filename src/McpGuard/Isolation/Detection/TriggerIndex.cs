@@ -162,8 +162,9 @@ internal sealed class TriggerIndex
             window = (window << 7) | (c < 128 ? Unsafe.Add(ref fold, (nint)c) : c == '\u0131' ? 'i' : c == '\u017F' ? 's' : 0u);
             int h3 = Hash3((int)(window & 0x1FFFFF));
             int h4 = Hash4((int)(window & 0xFFFFFFF));
-            if ((((Unsafe.Add(ref gate3, h3 >> 6) >> h3) | (Unsafe.Add(ref gate4, h4 >> 6) >> h4)) & 1) != 0
-                && OnGateHit(text, j, h3, h4, wanted, ref found))
+            ulong hit3 = Unsafe.Add(ref gate3, h3 >> 6) >> h3;
+            ulong hit4 = Unsafe.Add(ref gate4, h4 >> 6) >> h4;
+            if (((hit3 | hit4) & 1) != 0 && OnGateHit(text, j, (hit3 & 1) != 0 ? h3 : -1, (hit4 & 1) != 0 ? h4 : -1, wanted, ref found))
             {
                 return found;
             }
@@ -172,14 +173,21 @@ internal sealed class TriggerIndex
         // The virtual end character: a two-character trigger at the very end of the text.
         window <<= 7;
         int h3End = Hash3((int)(window & 0x1FFFFF));
-        OnGateHit(text, text.Length, h3End, -1, wanted, ref found);
+        if (((_gate3[h3End >> 6] >> h3End) & 1) != 0)
+        {
+            OnGateHit(text, text.Length, h3End, -1, wanted, ref found);
+        }
+
         return found;
     }
 
-    /// <summary>The rare path: a gram is set at window end <paramref name="j"/>; <see langword="true"/> when every wanted rule is found.</summary>
+    /// <summary>
+    /// The rare path: the 3-gram (<paramref name="h3"/>) and/or the 4-gram (<paramref name="h4"/>) ending at
+    /// <paramref name="j"/> is set in its gate (-1: not set); <see langword="true"/> when every wanted rule is found.
+    /// </summary>
     private bool OnGateHit(ReadOnlySpan<char> text, int j, int h3, int h4, ulong wanted, ref ulong found) =>
-        (((_gate3[h3 >> 6] >> h3) & 1) != 0 && j >= 2 && Verify(_byGram3[h3], text, j - 2, wanted, ref found))
-        || (h4 >= 0 && ((_gate4[h4 >> 6] >> h4) & 1) != 0 && j >= 3 && Verify(_byGram4[h4], text, j - 3, wanted, ref found));
+        (h3 >= 0 && j >= 2 && Verify(_byGram3[h3], text, j - 2, wanted, ref found))
+        || (h4 >= 0 && j >= 3 && Verify(_byGram4[h4], text, j - 3, wanted, ref found));
 
     /// <summary>Compares the triggers of one gram at <paramref name="pos"/>; <see langword="true"/> when every wanted rule is found.</summary>
     private static bool Verify(Trigger[] bucket, ReadOnlySpan<char> text, int pos, ulong wanted, ref ulong found)
