@@ -42,6 +42,9 @@ public class IsolationResultPartsBenchmarks
     public ulong Prefilter() => McpGuard.Isolation.Detection.InjectionRules.Triggers.MayMatch(_text, McpGuard.Isolation.Detection.InjectionRules.AllMask);
 
     [Benchmark]
+    public ulong PrefilterOnePosition() => McpGuard.Isolation.Detection.InjectionRules.Triggers.MayMatch(_text, McpGuard.Isolation.Detection.InjectionRules.AllMask, vectorized: false);
+
+    [Benchmark]
     public int ScanCharacters()
     {
         int n = 0;

@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace McpGuard.Isolation.Detection;
@@ -15,31 +18,39 @@ namespace McpGuard.Isolation.Detection;
 /// regex puts a word boundary (or whitespace, or punctuation) there in every alternative the trigger stands for, so the
 /// prefilter never skips a rule that could match. "Word character" here is a letter, a decimal digit or a connector
 /// (<c>_</c>): a subset of the regex engine's <c>\w</c>, so an occurrence the regex could use is never rejected.</para>
-/// <para>ASCII triggers (nearly all of them) are found in one pass with a q-gram gate: at every position the case-folded
-/// 2-gram and a hash of the 3-gram are looked up in two small bit tables (2 KB and 8 KB, built from the triggers' first
-/// two and three characters), and only a position whose gram is set is compared with the triggers that start with it.
-/// A few hundred triggers cost about one table lookup per character; a general multi-string search over that many
-/// ignore-case keywords falls back to a scalar automaton several times slower. The folding is conservative for
-/// <see cref="StringComparison.OrdinalIgnoreCase"/> against ASCII: ASCII letters fold to lower case, U+0131 (dotless i) and
-/// U+017F (long s), whose Unicode upper case is an ASCII letter, fold with it (ordinal ignore-case does not equate them
-/// today; a test pins that no other character could), and every other non-ASCII character folds to a value no trigger
-/// has. A gate hit is then confirmed with the ordinal ignore-case comparison itself. Triggers with other characters are searched one
-/// by one, and only in text that is not pure ASCII. Linear in the input length. Immutable and thread-safe.</para>
+/// <para>ASCII triggers (nearly all of them) are found in one pass with a q-gram gate: the case-folded 4-gram starting at
+/// every position (one byte per character, packed in a 32-bit value) is hashed into a 1,048,576-bit table (128 KB) built
+/// from the triggers' first four characters. A three-character trigger sets the bit of every 4-gram it can begin (any
+/// fourth character, or only a non-word one when it must end at a word end); a two-character trigger that must end at a
+/// word end sets every non-word third character and any fourth. Only a position whose bit is set is looked up by its
+/// exact 4-gram and compared with the triggers that start with it. With AVX2 the gate tests eight positions per step (a
+/// byte shuffle builds the eight 4-grams from sixteen characters, a gather reads their table words); a block with a
+/// non-ASCII character, the last few positions and machines without AVX2 take the same test one position at a time.
+/// A few hundred ignore-case keywords cost a fraction of a nanosecond per character; a general multi-string search over
+/// that many falls back to a scalar automaton many times slower.</para>
+/// <para>The folding is conservative for <see cref="StringComparison.OrdinalIgnoreCase"/> against ASCII: ASCII letters
+/// fold to lower case, U+0131 (dotless i) and U+017F (long s), whose Unicode upper case is an ASCII letter, fold with it
+/// (ordinal ignore-case does not equate them today; a test pins that no other character could), and every other
+/// non-ASCII character folds to 0, a value no trigger character has; positions past the end also read as 0. A gate hit
+/// is confirmed with the ordinal ignore-case comparison itself. Two-character triggers without an end mark (punctuation
+/// such as <c>&lt;|</c>) are searched by themselves with the vectorized span search; triggers with non-ASCII characters
+/// one by one, and only in text that is not pure ASCII. Linear in the input length. Immutable and thread-safe.</para>
 /// </remarks>
 internal sealed class TriggerIndex
 {
-    private const int HashBits = 16; // 65,536-bit gates: 8 KB each
+    private const int GateBits = 20; // 1,048,576 bits: 128 KB
+    private const uint HashMultiplier = 2654435761u; // Knuth's multiplicative hash (golden ratio × 2^32)
 
     private static readonly byte[] s_fold = BuildFold();
 
-    private readonly ulong[] _gate3 = new ulong[(1 << HashBits) / 64];
-    private readonly ulong[] _gate4 = new ulong[(1 << HashBits) / 64];
-    private readonly Dictionary<int, Trigger[]> _byGram3;
-    private readonly Dictionary<int, Trigger[]> _byGram4;
+    private readonly uint[] _gate = new uint[(1 << GateBits) / 32];
+    private readonly Dictionary<uint, Trigger[]> _byGram;
+    private readonly Trigger[] _pairTriggers;
     private readonly Trigger[] _otherTriggers;
-    private readonly ulong _asciiRules;
+    private readonly ulong _gateRules;
 
     /// <summary>Builds the index. Rules without triggers are always in <see cref="Unconditional"/>.</summary>
+    /// <exception cref="ArgumentException">More than 64 rules, or a malformed trigger.</exception>
     public TriggerIndex(IReadOnlyList<PatternRule> rules)
     {
         if (rules.Count > 64)
@@ -66,46 +77,54 @@ internal sealed class TriggerIndex
 
         var all = byText.Select(kv => new Trigger(kv.Key.Text, kv.Key.Start, kv.Key.End, kv.Value)).ToArray();
         _otherTriggers = [.. all.Where(t => !Ascii.IsValid(t.Text))];
+        _pairTriggers = [.. all.Where(t => Ascii.IsValid(t.Text) && t.Text.Length == 2 && !t.EndsAtWordEnd)];
 
-        // Every value a text character can fold to; a character after a two-character trigger may be any of them (or
-        // only a non-word one, when the trigger must end at a word end). 0 also stands for the end of the text.
-        int[] anyFolded = [.. s_fold.Select(f => (int)f).Distinct()];
-        int[] nonWordFolded = [.. anyFolded.Where(f => f == 0 || !IsWordChar((char)f))];
-        var gram3 = new Dictionary<int, List<Trigger>>();
-        var gram4 = new Dictionary<int, List<Trigger>>();
-        foreach (Trigger t in all.Where(t => Ascii.IsValid(t.Text)))
+        // Every value a text character (or a position past the end, 0) can fold to; after a trigger that must end at a
+        // word end, only the non-word ones.
+        uint[] anyFolded = [.. s_fold.Select(f => (uint)f).Distinct()];
+        uint[] nonWordFolded = [.. anyFolded.Where(f => f == 0 || !IsWordChar((char)f))];
+        var byGram = new Dictionary<uint, List<Trigger>>();
+        foreach (Trigger t in all.Where(t => Ascii.IsValid(t.Text) && !_pairTriggers.Contains(t)))
         {
-            _asciiRules |= t.Rules;
-            int g2 = (s_fold[t.Text[0]] << 7) | s_fold[t.Text[1]];
-            if (t.Text.Length >= 4)
+            _gateRules |= t.Rules;
+            uint prefix = 0;
+            for (int k = 0; k < Math.Min(4, t.Text.Length); k++)
             {
-                Add(_gate4, gram4, Hash4((((g2 << 7) | s_fold[t.Text[2]]) << 7) | s_fold[t.Text[3]]), t);
+                prefix |= (uint)s_fold[t.Text[k]] << (8 * k);
             }
-            else if (t.Text.Length == 3)
+
+            uint[] third = t.Text.Length >= 3 ? [0] : nonWordFolded; // a two-character trigger here always ends at a word end
+            uint[] fourth = t.Text.Length >= 4 ? [0] : t.Text.Length == 3 && t.EndsAtWordEnd ? nonWordFolded : anyFolded;
+            foreach (uint c3 in third)
             {
-                Add(_gate3, gram3, Hash3((g2 << 7) | s_fold[t.Text[2]]), t);
-            }
-            else
-            {
-                foreach (int next in t.EndsAtWordEnd ? nonWordFolded : anyFolded)
+                foreach (uint c4 in fourth)
                 {
-                    Add(_gate3, gram3, Hash3((g2 << 7) | next), t);
+                    uint gram = prefix | (c3 << 16) | (c4 << 24);
+                    uint h = Hash(gram);
+                    _gate[h >> 5] |= 1u << (int)(h & 31);
+                    if (!byGram.TryGetValue(gram, out List<Trigger>? list))
+                    {
+                        byGram[gram] = list = [];
+                    }
+
+                    list.Add(t);
                 }
             }
         }
 
-        _byGram3 = gram3.ToDictionary(kv => kv.Key, kv => kv.Value.Distinct().ToArray());
-        _byGram4 = gram4.ToDictionary(kv => kv.Key, kv => kv.Value.Distinct().ToArray());
-
-        static void Add(ulong[] gate, Dictionary<int, List<Trigger>> map, int hash, Trigger t)
+        // Many grams share one trigger list (the enumerated third and fourth characters): share the arrays too.
+        var shared = new Dictionary<string, Trigger[]>(StringComparer.Ordinal);
+        _byGram = new Dictionary<uint, Trigger[]>(byGram.Count);
+        foreach ((uint gram, List<Trigger> list) in byGram)
         {
-            gate[hash >> 6] |= 1UL << hash;
-            if (!map.TryGetValue(hash, out List<Trigger>? list))
+            Trigger[] bucket = [.. list.Distinct()];
+            string key = string.Join('\0', bucket.Select(t => t.Text + (t.StartsAtWordStart ? "<" : "") + (t.EndsAtWordEnd ? ">" : "")));
+            if (!shared.TryGetValue(key, out Trigger[]? same))
             {
-                map[hash] = list = [];
+                shared[key] = same = bucket;
             }
 
-            list.Add(t);
+            _byGram[gram] = same;
         }
     }
 
@@ -113,7 +132,11 @@ internal sealed class TriggerIndex
     public ulong Unconditional { get; }
 
     /// <summary>The rules (bit <c>i</c> = rule <c>i</c>) among <paramref name="wanted"/> that may match <paramref name="text"/>.</summary>
-    public ulong MayMatch(ReadOnlySpan<char> text, ulong wanted)
+    public ulong MayMatch(ReadOnlySpan<char> text, ulong wanted) => MayMatch(text, wanted, Avx2.IsSupported);
+
+    /// <summary>As <see cref="MayMatch(ReadOnlySpan{char}, ulong)"/>; <paramref name="vectorized"/> <see langword="false"/>
+    /// takes the one-position-at-a-time gate everywhere (tests compare both).</summary>
+    internal ulong MayMatch(ReadOnlySpan<char> text, ulong wanted, bool vectorized)
     {
         ulong found = Unconditional & wanted;
         if (found == wanted)
@@ -121,9 +144,22 @@ internal sealed class TriggerIndex
             return found;
         }
 
-        if ((_asciiRules & wanted & ~found) != 0 && text.Length >= 2)
+        foreach (Trigger t in _pairTriggers)
         {
-            found = ScanAscii(text, wanted, found);
+            if ((t.Rules & wanted & ~found) != 0 && t.Occurs(text))
+            {
+                found |= t.Rules & wanted;
+            }
+        }
+
+        if ((_gateRules & wanted & ~found) != 0 && text.Length >= 2)
+        {
+            int from = vectorized && Avx2.IsSupported ? ScanGateAvx2(text, wanted, ref found) : 0;
+            if (from >= 0 && found != wanted)
+            {
+                ScanGate(text, from, text.Length - 1, wanted, ref found);
+            }
+
             if (found == wanted)
             {
                 return found;
@@ -145,53 +181,87 @@ internal sealed class TriggerIndex
     }
 
     /// <summary>
-    /// One pass with a rolling window of the last four folded characters: at window end <c>j</c> the 3-gram starting at
-    /// <c>j - 2</c> and the 4-gram starting at <c>j - 3</c> are looked up in their gates. A virtual end character (0)
-    /// follows the text, so a two-character trigger at the very end is seen too.
+    /// The gate at positions <c>0, 8, 16, …</c> in blocks of eight while sixteen characters remain: returns the first
+    /// position not yet tested, or -1 when every wanted rule is found. A block with a non-ASCII character is tested by
+    /// <see cref="ScanGate"/>.
     /// </summary>
-    private ulong ScanAscii(ReadOnlySpan<char> text, ulong wanted, ulong found)
+    private unsafe int ScanGateAvx2(ReadOnlySpan<char> text, ulong wanted, ref ulong found)
     {
-        ref ulong gate3 = ref MemoryMarshal.GetArrayDataReference(_gate3);
-        ref ulong gate4 = ref MemoryMarshal.GetArrayDataReference(_gate4);
-        ref byte fold = ref MemoryMarshal.GetArrayDataReference(s_fold);
-        ref char chars = ref MemoryMarshal.GetReference(text);
-        uint window = 0;
-        for (int j = 0; j < text.Length; j++)
+        // Lane k of each 128-bit half gathers bytes k..k+3 (low half: positions 0-3, high half: positions 4-7).
+        Vector256<byte> grams = Vector256.Create((byte)0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
+        Vector128<ushort> nonAscii = Vector128.Create((ushort)0xFF80);
+        Vector128<byte> upperA = Vector128.Create((byte)'A');
+        Vector128<byte> letters = Vector128.Create((byte)26);
+        Vector128<byte> caseBit = Vector128.Create((byte)0x20);
+        ref ushort chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+        int p = 0;
+        fixed (uint* gate = _gate)
         {
-            uint c = Unsafe.Add(ref chars, j);
-            window = (window << 7) | (c < 128 ? Unsafe.Add(ref fold, (nint)c) : c == '\u0131' ? 'i' : c == '\u017F' ? 's' : 0u);
-            int h3 = Hash3((int)(window & 0x1FFFFF));
-            int h4 = Hash4((int)(window & 0xFFFFFFF));
-            ulong hit3 = Unsafe.Add(ref gate3, h3 >> 6) >> h3;
-            ulong hit4 = Unsafe.Add(ref gate4, h4 >> 6) >> h4;
-            if (((hit3 | hit4) & 1) != 0 && OnGateHit(text, j, (hit3 & 1) != 0 ? h3 : -1, (hit4 & 1) != 0 ? h4 : -1, wanted, ref found))
+            for (; p + 16 <= text.Length; p += 8)
             {
-                return found;
+                Vector128<ushort> lo = Vector128.LoadUnsafe(ref chars, (nuint)p);
+                Vector128<ushort> hi = Vector128.LoadUnsafe(ref chars, (nuint)(p + 8));
+                if (((lo | hi) & nonAscii) != Vector128<ushort>.Zero)
+                {
+                    if (ScanGate(text, p, p + 8, wanted, ref found))
+                    {
+                        return -1;
+                    }
+
+                    continue;
+                }
+
+                Vector128<byte> b = Vector128.Narrow(lo, hi);
+                b |= Vector128.LessThan(b - upperA, letters) & caseBit; // ASCII upper case to lower case
+                Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32();
+                Vector256<uint> h = Vector256.ShiftRightLogical(gram * HashMultiplier, 32 - GateBits);
+                Vector256<uint> words = Avx2.GatherVector256(gate, Vector256.ShiftRightLogical(h, 5).AsInt32(), 4);
+                uint hits = Vector256.ExtractMostSignificantBits(Avx2.ShiftLeftLogicalVariable(words, Vector256.Create(31u) - (h & Vector256.Create(31u))));
+                while (hits != 0)
+                {
+                    int k = BitOperations.TrailingZeroCount(hits);
+                    hits &= hits - 1;
+                    if (OnGateHit(text, p + k, gram.GetElement(k), wanted, ref found))
+                    {
+                        return -1;
+                    }
+                }
             }
         }
 
-        // The virtual end character: a two-character trigger at the very end of the text.
-        window <<= 7;
-        int h3End = Hash3((int)(window & 0x1FFFFF));
-        if (((_gate3[h3End >> 6] >> h3End) & 1) != 0)
-        {
-            OnGateHit(text, text.Length, h3End, -1, wanted, ref found);
-        }
-
-        return found;
+        return p;
     }
 
     /// <summary>
-    /// The rare path: the 3-gram (<paramref name="h3"/>) and/or the 4-gram (<paramref name="h4"/>) ending at
-    /// <paramref name="j"/> is set in its gate (-1: not set); <see langword="true"/> when every wanted rule is found.
+    /// The gate at positions <paramref name="from"/> to <paramref name="to"/> (exclusive), one at a time, with a rolling
+    /// window of four folded characters; <see langword="true"/> when every wanted rule is found.
     /// </summary>
-    private bool OnGateHit(ReadOnlySpan<char> text, int j, int h3, int h4, ulong wanted, ref ulong found) =>
-        (h3 >= 0 && j >= 2 && Verify(_byGram3[h3], text, j - 2, wanted, ref found))
-        || (h4 >= 0 && j >= 3 && Verify(_byGram4[h4], text, j - 3, wanted, ref found));
-
-    /// <summary>Compares the triggers of one gram at <paramref name="pos"/>; <see langword="true"/> when every wanted rule is found.</summary>
-    private static bool Verify(Trigger[] bucket, ReadOnlySpan<char> text, int pos, ulong wanted, ref ulong found)
+    private bool ScanGate(ReadOnlySpan<char> text, int from, int to, ulong wanted, ref ulong found)
     {
+        ref uint gate = ref MemoryMarshal.GetArrayDataReference(_gate);
+        uint window = (FoldAt(text, from) << 8) | (FoldAt(text, from + 1) << 16) | (FoldAt(text, from + 2) << 24);
+        for (int p = from; p < to; p++)
+        {
+            window = (window >> 8) | (FoldAt(text, p + 3) << 24);
+            uint h = Hash(window);
+            if (((Unsafe.Add(ref gate, (nint)(h >> 5)) >> (int)(h & 31)) & 1) != 0 && OnGateHit(text, p, window, wanted, ref found))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The rare path: the 4-gram <paramref name="gram"/> at <paramref name="pos"/> is set in the gate;
+    /// <see langword="true"/> when every wanted rule is found.</summary>
+    private bool OnGateHit(ReadOnlySpan<char> text, int pos, uint gram, ulong wanted, ref ulong found)
+    {
+        if (!_byGram.TryGetValue(gram, out Trigger[]? bucket))
+        {
+            return false; // a hash collision
+        }
+
         foreach (Trigger t in bucket)
         {
             if ((t.Rules & wanted & ~found) != 0 && t.MatchesAt(text, pos))
@@ -203,12 +273,14 @@ internal sealed class TriggerIndex
         return found == wanted;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint FoldAt(ReadOnlySpan<char> text, int i) => (uint)i < (uint)text.Length ? (uint)Fold(text[i]) : 0u;
+
+    private static uint Hash(uint gram) => gram * HashMultiplier >> (32 - GateBits);
+
     /// <summary>The gate's case folding of one character (see the remarks); 0 for characters no trigger character equals.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Fold(char c) => c < 128 ? s_fold[c] : c == '\u0131' ? 'i' : c == '\u017F' ? 's' : 0;
-
-    private static int Hash3(int gram) => (int)((uint)gram * 2654435761u >> (32 - HashBits));
-
-    private static int Hash4(int gram) => (int)((uint)gram * 2246822519u >> (32 - HashBits));
 
     private static byte[] BuildFold()
     {
@@ -247,6 +319,8 @@ internal sealed class TriggerIndex
     {
         public string Text { get; } = text;
 
+        public bool StartsAtWordStart { get; } = start;
+
         public bool EndsAtWordEnd { get; } = end;
 
         public ulong Rules { get; } = rules;
@@ -277,7 +351,7 @@ internal sealed class TriggerIndex
         }
 
         private bool BoundariesHold(ReadOnlySpan<char> s, int pos) =>
-            (!start || pos == 0 || !IsWordChar(s[pos - 1]))
+            (!StartsAtWordStart || pos == 0 || !IsWordChar(s[pos - 1]))
             && (!EndsAtWordEnd || pos + Text.Length >= s.Length || !IsWordChar(s[pos + Text.Length]));
     }
 }

@@ -6,7 +6,8 @@ namespace McpGuard.Tests.Isolation.Detection;
 
 /// <summary>
 /// The keyword prefilter's q-gram gate must never skip a rule whose keyword occurs: compared with a plain
-/// ignore-case substring search over every trigger, on random mixes of keywords, case variants and non-ASCII characters.
+/// ignore-case substring search over every trigger, on random mixes of keywords, case variants and non-ASCII characters,
+/// through both the vectorized gate (eight positions per step, where AVX2 is available) and the one-position gate.
 /// </summary>
 public sealed class TriggerIndexTests
 {
@@ -26,11 +27,55 @@ public sealed class TriggerIndexTests
 
     private static readonly Arbitrary<string> Texts = Gen.ListOf(Fragment).Select(parts => string.Concat(parts)).ToArbitrary();
 
+    // Mostly ASCII and long, so most blocks take the vectorized gate: keywords (also cut short or in upper case) between
+    // filler, with a rare non-ASCII character that sends its block to the one-position gate.
+    private static readonly Gen<string> AsciiFragment = Gen.Frequency(
+        (4, Gen.Elements("the ", "line 0001: ", "fox jumps over ", ", ", ".\n", "x", "zz", "  ", "\t", "1234567")),
+        (2, Gen.Elements(Keywords)),
+        (1, Gen.Elements(Keywords).Select(k => k.ToUpperInvariant())),
+        (1, Gen.Elements(Keywords).Select(k => k.Length > 1 ? k[..^1] : k)),
+        // Non-ASCII, some of them punctuation whose low byte is an ASCII letter (U+2041, U+2061): a gate that looked at
+        // the low byte only would take them for letters and miss a keyword that must end at a word end before them.
+        (1, Gen.Elements("\u0131", "\u017F", "\u00E9", "\u212A", "\u2014", "\u2041", "\u2061", "\u3001")));
+
+    private static readonly Arbitrary<string> AsciiTexts = Gen.ListOf(AsciiFragment).Select(parts => string.Concat(parts)).ToArbitrary();
+
     [Fact]
     public void MayMatch_RandomKeywordMixes_SameRulesAsSubstringSearch()
     {
-        Prop.ForAll(Texts, text => InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask) == Reference(text))
+        Prop.ForAll(Texts, text => BothPaths(text) == Reference(text))
             .Check(Config.QuickThrowOnFailure.WithMaxTest(1000));
+    }
+
+    [Fact]
+    public void MayMatch_LongMostlyAsciiText_SameRulesAsSubstringSearch()
+    {
+        Prop.ForAll(AsciiTexts, text => BothPaths(text) == Reference(text))
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(1000).WithEndSize(300));
+    }
+
+    [Fact]
+    public void MayMatch_KeywordAtEveryOffset_FoundByBothPaths()
+    {
+        // Each keyword at every position of a 40-character window, so it falls at every lane of a vector block, across
+        // block boundaries and in the one-position tail.
+        foreach (string keyword in Keywords)
+        {
+            for (int offset = 0; offset < 40; offset++)
+            {
+                string text = new string('.', offset) + keyword + new string(' ', 40 - offset);
+                Assert.Equal(Reference(text), BothPaths(text));
+                Assert.Equal(Reference(text[..(offset + keyword.Length)]), BothPaths(text[..(offset + keyword.Length)]));
+            }
+        }
+    }
+
+    [Fact]
+    public void MayMatch_OnlyFillerText_NoRuleBeyondUnconditional()
+    {
+        // The gate must not let through what is not there (a gate that always hit would pass the other tests).
+        string filler = string.Concat(Enumerable.Repeat("line 0001: the quick brown fox jumps over the lazy dog; 0123456789.\n", 64));
+        Assert.Equal(InjectionRules.Triggers.Unconditional, BothPaths(filler));
     }
 
     [Theory]
@@ -40,7 +85,7 @@ public sealed class TriggerIndexTests
     [InlineData("![")]
     public void MayMatch_KeywordInAnyCase_RuleSelected(string text)
     {
-        Assert.Equal(Reference(text), InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask));
+        Assert.Equal(Reference(text), BothPaths(text));
         Assert.NotEqual(InjectionRules.Triggers.Unconditional, Reference(text)); // the reference itself selects a rule
     }
 
@@ -59,6 +104,15 @@ public sealed class TriggerIndexTests
                 }
             }
         }
+    }
+
+    // The vectorized and the one-position gate must agree; returns their common answer.
+    private static ulong BothPaths(string text)
+    {
+        ulong vectorized = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, vectorized: true);
+        ulong scalar = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, vectorized: false);
+        Assert.Equal(scalar, vectorized);
+        return vectorized;
     }
 
     // Every trigger occurrence, with the same word-boundary marks, by plain substring search.
