@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Running;
 using McpGuard.Benchmarks;
 
-// --quick [--breakdown]: one-process self-timed guarded/unguarded comparison; the last line is
+// --quick [--breakdown | --large]: one-process self-timed guarded/unguarded comparison; the last line is
 // "RATIO guarded/unguarded=x.xx". Otherwise BenchmarkDotNet, e.g. `-- --filter '*CallToolRoundTrip*' --job short`.
 if (args.Contains("--quick", StringComparer.Ordinal))
 {
-    return await QuickComparison.RunAsync(Console.Out, breakdown: args.Contains("--breakdown", StringComparer.Ordinal));
+    return await QuickComparison.RunAsync(Console.Out, breakdown: args.Contains("--breakdown", StringComparer.Ordinal), large: args.Contains("--large", StringComparer.Ordinal));
 }
 
 // --prefilter [files.jsonl...]: detector rules let through by the keyword prefilter (see PrefilterStats).

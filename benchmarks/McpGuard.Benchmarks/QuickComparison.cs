@@ -9,6 +9,9 @@ namespace McpGuard.Benchmarks;
 /// in alternating batches (the order rotates every round so drift hits all alike); the result is the ratio of the
 /// median per-call times. Finishes well within two minutes; the last line is <c>RATIO guarded/unguarded=x.xx</c>.
 /// <c>--breakdown</c> adds the diagnostic clients (pass-through decorator, JSON Lines sink) to the rotation.
+/// <c>--large</c> compares the 64 KB round trip instead: <c>GuardedIsolation</c> (the isolation target) against
+/// <c>Unguarded</c>, with <c>Guarded</c> (isolation off) alongside; the last line is then
+/// <c>RATIO guarded-isolation-64k/unguarded=x.xx</c>.
 /// </summary>
 internal static class QuickComparison
 {
@@ -17,13 +20,16 @@ internal static class QuickComparison
     private static readonly TimeSpan s_targetBatch = TimeSpan.FromMilliseconds(400);
     private static readonly TimeSpan s_budget = TimeSpan.FromSeconds(90);
 
-    public static async Task<int> RunAsync(TextWriter output, bool breakdown)
+    public static async Task<int> RunAsync(TextWriter output, bool breakdown, bool large = false)
     {
+        int chars = large ? Scenario.LargeResultChars : Scenario.ResultChars;
         var total = Stopwatch.StartNew();
         CultureInfo inv = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(inv, $"McpGuard quick comparison: CallToolAsync round trip over the in-process transport, {Scenario.ResultChars}-char result, .NET {Environment.Version}, {Environment.ProcessorCount} logical CPUs"));
+        output.WriteLine(string.Create(inv, $"McpGuard quick comparison: CallToolAsync round trip over the in-process transport, {chars}-char result, .NET {Environment.Version}, {Environment.ProcessorCount} logical CPUs"));
 
-        ClientMode[] modes = breakdown
+        ClientMode[] modes = large
+            ? [ClientMode.Unguarded, ClientMode.GuardedIsolation, ClientMode.Guarded]
+            : breakdown
             ? [ClientMode.Unguarded, ClientMode.Guarded, ClientMode.PassThroughPump, ClientMode.PassThroughInline, ClientMode.PullThrough, ClientMode.GuardedJsonLines]
             : [ClientMode.Unguarded, ClientMode.Guarded];
         var harnesses = new RoundTripHarness[modes.Length];
@@ -31,7 +37,7 @@ internal static class QuickComparison
         {
             for (int i = 0; i < modes.Length; i++)
             {
-                harnesses[i] = await RoundTripHarness.StartAsync(modes[i]);
+                harnesses[i] = await RoundTripHarness.StartAsync(modes[i], chars);
             }
 
             // Warm up all clients (JIT tiering, pools), alternating.
@@ -83,7 +89,7 @@ internal static class QuickComparison
             }
 
             output.WriteLine(string.Create(inv, $"(bytes include the client, the guard and the in-process server; total time {total.Elapsed.TotalSeconds:F1} s)"));
-            output.WriteLine(string.Create(inv, $"RATIO guarded/unguarded={medians[1] / medians[0]:F2}"));
+            output.WriteLine(string.Create(inv, $"RATIO {(large ? "guarded-isolation-64k" : "guarded")}/unguarded={medians[1] / medians[0]:F2}"));
             return 0;
         }
         finally

@@ -221,7 +221,8 @@ internal sealed class TriggerIndex
                 {
                     int k = BitOperations.TrailingZeroCount(hits);
                     hits &= hits - 1;
-                    if (OnGateHit(text, p + k, gram.GetElement(k), wanted, ref found))
+                    ulong folded8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<Vector128<byte>, byte>(ref b), k));
+                    if (OnGateHit(text, p + k, gram.GetElement(k), folded8, wanted, ref found))
                     {
                         return -1;
                     }
@@ -244,7 +245,7 @@ internal sealed class TriggerIndex
         {
             window = (window >> 8) | (FoldAt(text, p + 3) << 24);
             uint h = Hash(window);
-            if (((Unsafe.Add(ref gate, (nint)(h >> 5)) >> (int)(h & 31)) & 1) != 0 && OnGateHit(text, p, window, wanted, ref found))
+            if (((Unsafe.Add(ref gate, (nint)(h >> 5)) >> (int)(h & 31)) & 1) != 0 && OnGateHit(text, p, window, Folded8(text, p), wanted, ref found))
             {
                 return true;
             }
@@ -254,8 +255,10 @@ internal sealed class TriggerIndex
     }
 
     /// <summary>The rare path: the 4-gram <paramref name="gram"/> at <paramref name="pos"/> is set in the gate;
-    /// <see langword="true"/> when every wanted rule is found.</summary>
-    private bool OnGateHit(ReadOnlySpan<char> text, int pos, uint gram, ulong wanted, ref ulong found)
+    /// <paramref name="folded8"/> holds the folded characters at <c>pos</c> to <c>pos + 7</c> (one byte each, 0 past the
+    /// end). A trigger whose folded prefix differs cannot match (the folding is conservative) and is skipped without
+    /// the ignore-case comparison. <see langword="true"/> when every wanted rule is found.</summary>
+    private bool OnGateHit(ReadOnlySpan<char> text, int pos, uint gram, ulong folded8, ulong wanted, ref ulong found)
     {
         if (!_byGram.TryGetValue(gram, out Trigger[]? bucket))
         {
@@ -264,13 +267,24 @@ internal sealed class TriggerIndex
 
         foreach (Trigger t in bucket)
         {
-            if ((t.Rules & wanted & ~found) != 0 && t.MatchesAt(text, pos))
+            if ((t.Rules & wanted & ~found) != 0 && (folded8 & t.Mask8) == t.Prefix8 && t.MatchesAt(text, pos))
             {
                 found |= t.Rules & wanted;
             }
         }
 
         return found == wanted;
+    }
+
+    private static ulong Folded8(ReadOnlySpan<char> text, int pos)
+    {
+        ulong folded = 0;
+        for (int k = 0; k < 8; k++)
+        {
+            folded |= (ulong)FoldAt(text, pos + k) << (8 * k);
+        }
+
+        return folded;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -324,6 +338,24 @@ internal sealed class TriggerIndex
         public bool EndsAtWordEnd { get; } = end;
 
         public ulong Rules { get; } = rules;
+
+        /// <summary>The folded first (up to) eight characters, one byte each, and the mask of the bytes that hold them.</summary>
+        public ulong Prefix8 { get; } = Pack(text);
+
+        public ulong Mask8 { get; } = PackMask(text);
+
+        private static ulong Pack(string text)
+        {
+            ulong packed = 0;
+            for (int k = 0; k < Math.Min(8, text.Length); k++)
+            {
+                packed |= (ulong)Fold(text[k]) << (8 * k);
+            }
+
+            return packed;
+        }
+
+        private static ulong PackMask(string text) => text.Length >= 8 ? ulong.MaxValue : (1UL << (8 * text.Length)) - 1;
 
         public bool MatchesAt(ReadOnlySpan<char> s, int pos) =>
             s[pos..].StartsWith(Text, StringComparison.OrdinalIgnoreCase) && BoundariesHold(s, pos);
