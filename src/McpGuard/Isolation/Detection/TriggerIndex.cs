@@ -75,7 +75,7 @@ internal sealed class TriggerIndex
             }
         }
 
-        var all = byText.Select(kv => new Trigger(kv.Key.Text, kv.Key.Start, kv.Key.End, kv.Value)).ToArray();
+        var all = byText.Select((kv, id) => new Trigger(id, kv.Key.Text, kv.Key.Start, kv.Key.End, kv.Value)).ToArray();
         _otherTriggers = [.. all.Where(t => !Ascii.IsValid(t.Text))];
         _pairTriggers = [.. all.Where(t => Ascii.IsValid(t.Text) && t.Text.Length == 2 && !t.EndsAtWordEnd)];
 
@@ -118,7 +118,7 @@ internal sealed class TriggerIndex
         foreach ((uint gram, List<Trigger> list) in byGram)
         {
             Trigger[] bucket = [.. list.Distinct()];
-            string key = string.Join('\0', bucket.Select(t => t.Text + (t.StartsAtWordStart ? "<" : "") + (t.EndsAtWordEnd ? ">" : "")));
+            string key = string.Join(',', bucket.Select(t => t.Id));
             if (!shared.TryGetValue(key, out Trigger[]? same))
             {
                 shared[key] = same = bucket;
@@ -213,7 +213,7 @@ internal sealed class TriggerIndex
 
                 Vector128<byte> b = Vector128.Narrow(lo, hi);
                 b |= Vector128.LessThan(b - upperA, letters) & caseBit; // ASCII upper case to lower case
-                Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32();
+                Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32(); // lane k: the 4-gram at p + k
                 Vector256<uint> h = Vector256.ShiftRightLogical(gram * HashMultiplier, 32 - GateBits);
                 Vector256<uint> words = Avx2.GatherVector256(gate, Vector256.ShiftRightLogical(h, 5).AsInt32(), 4);
                 uint hits = Vector256.ExtractMostSignificantBits(Avx2.ShiftLeftLogicalVariable(words, Vector256.Create(31u) - (h & Vector256.Create(31u))));
@@ -222,7 +222,7 @@ internal sealed class TriggerIndex
                     int k = BitOperations.TrailingZeroCount(hits);
                     hits &= hits - 1;
                     ulong folded8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<Vector128<byte>, byte>(ref b), k));
-                    if (OnGateHit(text, p + k, gram.GetElement(k), folded8, wanted, ref found))
+                    if (OnGateHit(text, p + k, folded8, wanted, ref found))
                     {
                         return -1;
                     }
@@ -245,7 +245,7 @@ internal sealed class TriggerIndex
         {
             window = (window >> 8) | (FoldAt(text, p + 3) << 24);
             uint h = Hash(window);
-            if (((Unsafe.Add(ref gate, (nint)(h >> 5)) >> (int)(h & 31)) & 1) != 0 && OnGateHit(text, p, window, Folded8(text, p), wanted, ref found))
+            if (((Unsafe.Add(ref gate, (nint)(h >> 5)) >> (int)(h & 31)) & 1) != 0 && OnGateHit(text, p, Folded8(text, p), wanted, ref found))
             {
                 return true;
             }
@@ -254,13 +254,13 @@ internal sealed class TriggerIndex
         return false;
     }
 
-    /// <summary>The rare path: the 4-gram <paramref name="gram"/> at <paramref name="pos"/> is set in the gate;
-    /// <paramref name="folded8"/> holds the folded characters at <c>pos</c> to <c>pos + 7</c> (one byte each, 0 past the
-    /// end). A trigger whose folded prefix differs cannot match (the folding is conservative) and is skipped without
+    /// <summary>The rare path: the 4-gram at <paramref name="pos"/> is set in the gate. <paramref name="folded8"/> holds
+    /// the folded characters at <c>pos</c> to <c>pos + 7</c> (one byte each, 0 past the end; its low four bytes are the
+    /// 4-gram). A trigger whose folded prefix differs cannot match (the folding is conservative) and is skipped without
     /// the ignore-case comparison. <see langword="true"/> when every wanted rule is found.</summary>
-    private bool OnGateHit(ReadOnlySpan<char> text, int pos, uint gram, ulong folded8, ulong wanted, ref ulong found)
+    private bool OnGateHit(ReadOnlySpan<char> text, int pos, ulong folded8, ulong wanted, ref ulong found)
     {
-        if (!_byGram.TryGetValue(gram, out Trigger[]? bucket))
+        if (!_byGram.TryGetValue((uint)folded8, out Trigger[]? bucket))
         {
             return false; // a hash collision
         }
@@ -329,8 +329,11 @@ internal sealed class TriggerIndex
         _ => false,
     };
 
-    private sealed class Trigger(string text, bool start, bool end, ulong rules)
+    private sealed class Trigger(int id, string text, bool start, bool end, ulong rules)
     {
+        /// <summary>Position in the index's trigger list: identifies a trigger set when buckets are shared.</summary>
+        public int Id { get; } = id;
+
         public string Text { get; } = text;
 
         public bool StartsAtWordStart { get; } = start;
