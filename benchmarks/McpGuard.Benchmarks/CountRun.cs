@@ -26,6 +26,7 @@ internal static class CountRun
         TimeSpan cpu0 = process.TotalProcessorTime;
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         long jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        long items0 = ThreadPool.CompletedWorkItemCount;
         var wall = Stopwatch.StartNew();
         for (int i = 0; i < n; i++)
         {
@@ -37,7 +38,8 @@ internal static class CountRun
         double cpu = (process.TotalProcessorTime - cpu0).TotalMicroseconds / n;
         double bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - bytes0) / n;
         long jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted}"));
+        double items = (double)(ThreadPool.CompletedWorkItemCount - items0) / n;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2}"));
         return 0;
     }
 }

@@ -67,7 +67,13 @@ internal sealed class EvidenceRecorder
         return string.Create(32, sequence, static (span, seq) =>
         {
             s_eventIdPrefix.AsSpan().CopyTo(span);
+            Span<byte> bytes = stackalloc byte[sizeof(ulong)];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes, seq);
+#if NET9_0_OR_GREATER
+            Convert.TryToHexStringLower(bytes, span[16..], out _);
+#else
             seq.TryFormat(span[16..], out _, "x16", CultureInfo.InvariantCulture);
+#endif
         });
     }
 
@@ -155,7 +161,7 @@ internal sealed class EvidenceRecorder
 
                 return array;
             case JsonValueKind.String:
-                return JsonValue.Create(string.Create(CultureInfo.InvariantCulture, $"string(len={element.GetString()!.Length})"));
+                return JsonValue.Create(StringShape(StringLength(element)));
             case JsonValueKind.Number:
                 return JsonValue.Create("number");
             case JsonValueKind.True:
@@ -164,5 +170,27 @@ internal sealed class EvidenceRecorder
             default:
                 return null;
         }
+    }
+
+    /// <summary>"string(len=N)" for N UTF-16 code units; the common short lengths come from a table.</summary>
+    private static string StringShape(int length) =>
+        (uint)length < (uint)s_stringShapes.Length
+            ? s_stringShapes[length] ??= Format(length)
+            : Format(length);
+
+    private static string Format(int length) => string.Create(CultureInfo.InvariantCulture, $"string(len={length})");
+
+    private static readonly string?[] s_stringShapes = new string?[256];
+
+    /// <summary>The UTF-16 length of a string element, counted from its raw UTF-8 when it has no escapes (no copy).</summary>
+    private static int StringLength(JsonElement element)
+    {
+        ReadOnlySpan<byte> raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        if (raw.Length >= 2 && raw.IndexOf((byte)'\\') < 0)
+        {
+            return System.Text.Encoding.UTF8.GetCharCount(raw[1..^1]); // between the quotes; the parser validated the UTF-8
+        }
+
+        return element.GetString()!.Length;
     }
 }

@@ -183,12 +183,104 @@ public sealed record AuthorityEvidence(string? CredentialLabel, IReadOnlyList<st
 public sealed record ApprovalEvidence(string RequestDigest, string Result, string? ApproverId, string? Comment, double DurationMs);
 
 /// <summary>How an allowed call ended.</summary>
-/// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</param>
-/// <param name="DurationMs">Time from sending the request to the response, in milliseconds.</param>
-/// <param name="ResultSha256">SHA-256 (lower-case hex) of the result member's UTF-8 JSON exactly as the transport received it; for a result the transport built without parsing bytes, of its compact serialization. <see langword="null"/> when there is no result.</param>
-/// <param name="ResultSize">Size of that JSON in bytes.</param>
-/// <param name="ErrorCode">The JSON-RPC error code, for <c>protocol-error</c>.</param>
-public sealed record OutcomeEvidence(string Status, double DurationMs, string? ResultSha256, long? ResultSize, int? ErrorCode);
+/// <remarks>
+/// When the result was parsed from bytes the guard can still reach (the SDK's transports), <see cref="ResultSha256"/> is
+/// computed from those bytes on first read (by a sink, a serializer or the host) and then kept: a host whose sinks never
+/// read it does not pay for hashing every result. The bytes are the immutable buffer the result was parsed from, so the
+/// digest is the same whenever it is read, even after the guard rewrote the result for the model. An event that holds a
+/// deferred digest keeps that buffer alive as long as the event itself.
+/// </remarks>
+public sealed record OutcomeEvidence
+{
+    private System.Text.Json.JsonElement _deferredResult;
+    private string? _resultSha256;
+
+    /// <summary>An outcome with a known (or no) result digest.</summary>
+    /// <param name="Status">One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</param>
+    /// <param name="DurationMs">Time from sending the request to the response, in milliseconds.</param>
+    /// <param name="ResultSha256">SHA-256 (lower-case hex) of the result member's UTF-8 JSON, or <see langword="null"/> when there is no result.</param>
+    /// <param name="ResultSize">Size of that JSON in bytes.</param>
+    /// <param name="ErrorCode">The JSON-RPC error code, for <c>protocol-error</c>.</param>
+#pragma warning disable CS1573, SA1313 // parameter names match the properties, as in a positional record
+    public OutcomeEvidence(string Status, double DurationMs, string? ResultSha256, long? ResultSize, int? ErrorCode)
+    {
+        this.Status = Status;
+        this.DurationMs = DurationMs;
+        _resultSha256 = ResultSha256;
+        this.ResultSize = ResultSize;
+        this.ErrorCode = ErrorCode;
+    }
+#pragma warning restore CS1573, SA1313
+
+    /// <summary>An outcome whose digest is computed from <paramref name="rawResult"/>'s bytes when first read.</summary>
+    internal OutcomeEvidence(string status, double durationMs, System.Text.Json.JsonElement rawResult, long resultSize)
+        : this(status, durationMs, null, resultSize, null) => _deferredResult = rawResult;
+
+    /// <summary>One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</summary>
+    public string Status { get; init; }
+
+    /// <summary>Time from sending the request to the response, in milliseconds.</summary>
+    public double DurationMs { get; init; }
+
+    /// <summary>SHA-256 (lower-case hex, 64 characters) of the result member's UTF-8 JSON exactly as the transport
+    /// received it; for a result the transport built without parsing bytes, of its compact serialization.
+    /// <see langword="null"/> when there is no result.</summary>
+    public string? ResultSha256
+    {
+        get
+        {
+            if (_resultSha256 is null && _deferredResult.ValueKind != System.Text.Json.JsonValueKind.Undefined)
+            {
+                // The element is written only before the event is published; concurrent first reads compute the same digest.
+                Interlocked.CompareExchange(ref _resultSha256, Json.JsonCanonicalizer.Sha256Hex(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(_deferredResult)), null);
+            }
+
+            return _resultSha256;
+        }
+
+        init
+        {
+            _resultSha256 = value;
+            _deferredResult = default;
+        }
+    }
+
+    /// <summary>Size of that JSON in bytes.</summary>
+    public long? ResultSize { get; init; }
+
+    /// <summary>The JSON-RPC error code, for <c>protocol-error</c>.</summary>
+    public int? ErrorCode { get; init; }
+
+    /// <summary>Value equality over the five properties (a deferred digest is computed to compare).</summary>
+    /// <param name="other">The other outcome.</param>
+    public bool Equals(OutcomeEvidence? other) =>
+        other is not null
+        && string.Equals(Status, other.Status, StringComparison.Ordinal)
+        && DurationMs.Equals(other.DurationMs)
+        && string.Equals(ResultSha256, other.ResultSha256, StringComparison.Ordinal)
+        && ResultSize == other.ResultSize
+        && ErrorCode == other.ErrorCode;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Status, DurationMs, ResultSha256, ResultSize, ErrorCode);
+
+    /// <summary>Deconstructs into the five properties, as a positional record would.</summary>
+    /// <param name="Status">See <see cref="Status"/>.</param>
+    /// <param name="DurationMs">See <see cref="DurationMs"/>.</param>
+    /// <param name="ResultSha256">See <see cref="ResultSha256"/>.</param>
+    /// <param name="ResultSize">See <see cref="ResultSize"/>.</param>
+    /// <param name="ErrorCode">See <see cref="ErrorCode"/>.</param>
+#pragma warning disable SA1313
+    public void Deconstruct(out string Status, out double DurationMs, out string? ResultSha256, out long? ResultSize, out int? ErrorCode)
+#pragma warning restore SA1313
+    {
+        Status = this.Status;
+        DurationMs = this.DurationMs;
+        ResultSha256 = this.ResultSha256;
+        ResultSize = this.ResultSize;
+        ErrorCode = this.ErrorCode;
+    }
+}
 
 /// <summary>Source-generated JSON metadata for evidence (AOT-safe).</summary>
 [JsonSourceGenerationOptions(

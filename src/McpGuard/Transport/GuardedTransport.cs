@@ -876,6 +876,7 @@ internal sealed partial class GuardedTransport : ITransport
     {
         double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
         OutcomeEvidence outcome;
+        JsonElement rawResult = default;
         if (message is JsonRpcError error)
         {
             outcome = new OutcomeEvidence("protocol-error", ms, null, null, error.Error.Code);
@@ -883,9 +884,14 @@ internal sealed partial class GuardedTransport : ITransport
         else
         {
             JsonNode? result = ((JsonRpcResponse)message).Result;
-            (string sha256, long size) = _resultHasher.Hash(result);
+
+            // The digest of bytes the result was parsed from is deferred to the first sink that reads it (see
+            // OutcomeEvidence); a result without such bytes is serialized and hashed now, before anything can change it.
+            bool deferred = result is not null && Json.JsonRawBytes.TryGetElement(result, out rawResult);
+            (string? sha256, long size) = deferred ? (null, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rawResult).Length) : _resultHasher.Hash(result);
             bool isError = result is JsonObject r && r["isError"] is JsonValue e && e.GetValueKind() == JsonValueKind.True;
-            outcome = new OutcomeEvidence(isError ? "tool-error" : "result", ms, sha256, size, null);
+            string status = isError ? "tool-error" : "result";
+            outcome = deferred ? new OutcomeEvidence(status, ms, rawResult, size) : new OutcomeEvidence(status, ms, sha256, size, null);
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);

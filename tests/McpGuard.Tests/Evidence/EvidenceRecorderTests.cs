@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FsCheck.Xunit;
 using System.Text.Json.Nodes;
 using McpGuard.Evidence;
 using McpGuard.Tests.Infrastructure;
@@ -37,6 +38,28 @@ public sealed class EvidenceRecorderTests
 
         JsonNode expected = JsonNode.Parse("""{"path":"string(len=27)","token":"string(len=14)","n":"number","ok":"boolean","none":null,"list":["string(len=7)","number"]}""")!;
         Assert.True(JsonNode.DeepEquals(expected, shape), shape.ToJsonString());
+    }
+
+    [Property(MaxTest = 300)]
+    public bool Shape_StringLength_IsTheUtf16LengthOfTheValue(string? value)
+    {
+        // Raw non-ASCII and surrogate pairs (relaxed escaping keeps them unescaped), and escapes where the value has control
+        // characters, quotes or lone surrogates: the length is counted from the raw UTF-8 only when there is no escape, so
+        // both ways must give the string's UTF-16 length.
+        string text = value ?? string.Empty;
+        var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        using JsonDocument document = JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, string> { ["v"] = text + "é😀" }, relaxed));
+        JsonElement element = document.RootElement.GetProperty("v");
+        JsonNode shape = EvidenceRecorder.Shape(element, 0)!;
+        return shape.GetValue<string>() == $"string(len={element.GetString()!.Length})";
+    }
+
+    [Fact]
+    public void Shape_UnescapedNonAsciiString_CountsUtf16CodeUnits()
+    {
+        using JsonDocument document = JsonDocument.Parse("{\"v\":\"a\u00e9b😀\",\"w\":\"é😀\"}"u8.ToArray());
+        Assert.Equal("string(len=5)", EvidenceRecorder.Shape(document.RootElement.GetProperty("v"), 0)!.GetValue<string>());
+        Assert.Equal("string(len=3)", EvidenceRecorder.Shape(document.RootElement.GetProperty("w"), 0)!.GetValue<string>());
     }
 
     [Fact]

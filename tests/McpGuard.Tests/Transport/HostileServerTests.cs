@@ -397,4 +397,24 @@ public sealed class HostileServerTests
         Assert.Equal(bytes.LongLength, outcome.Outcome.ResultSize);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), outcome.Outcome.ResultSha256);
     }
+
+    [Fact]
+    public async Task CallToolAsync_ResultRewrittenByIsolation_EvidenceHashIsOfTheReceivedBytes()
+    {
+        // Hidden Tags-block characters and a bidi override: the sanitizer rewrites the text before the model sees it. The
+        // outcome's digest (computed when first read, after the rewrite) must still be that of the bytes on the wire.
+        string hidden = "report \U000E0049\U000E0047\U000E004E\u202Etxt.exe";
+        string resultJson = ScriptedServer.TextResult(hidden).ToJsonString();
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("doc")] };
+        server.On("tools/call", r => r.ReplyRawAsync(resultJson));
+        await using GuardedConnection c = await ConnectAsync(server, Options("doc"));
+
+        CallToolResult result = await c.Client.CallToolAsync("doc", cancellationToken: c.Token);
+
+        Assert.NotEqual(hidden, Text(result)); // rewritten
+        GuardEvidence outcome = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ToolCallOutcome);
+        byte[] bytes = Encoding.UTF8.GetBytes(resultJson);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), outcome.Outcome!.ResultSha256);
+        Assert.Equal(bytes.LongLength, outcome.Outcome.ResultSize);
+    }
 }

@@ -140,6 +140,11 @@ internal static class FilePathCanonicalizer
 
     private static string? TryGetLinkTarget(string path, out bool exists)
     {
+        if (UnixLink.TryProbe(path, out exists, out string? unixTarget))
+        {
+            return unixTarget;
+        }
+
         exists = true;
         try
         {
