@@ -44,7 +44,11 @@ internal sealed class TriggerIndex
     private static readonly byte[] s_fold = BuildFold();
 
     private readonly uint[] _gate = new uint[(1 << GateBits) / 32];
-    private readonly Dictionary<uint, Trigger[]> _byGram;
+    // Exact 4-gram → triggers that start with it: open addressing (linear probing) over a power-of-two table at most
+    // half full, keyed by the same multiplicative hash as the gate (its top bits). A slot with a null bucket is empty.
+    private readonly uint[] _gramKeys;
+    private readonly Trigger[]?[] _gramBuckets;
+    private readonly int _gramShift;
     private readonly Trigger[] _pairTriggers;
     private readonly Trigger[] _otherTriggers;
     private readonly ulong _gateRules;
@@ -114,7 +118,10 @@ internal sealed class TriggerIndex
 
         // Many grams share one trigger list (the enumerated third and fourth characters): share the arrays too.
         var shared = new Dictionary<string, Trigger[]>(StringComparer.Ordinal);
-        _byGram = new Dictionary<uint, Trigger[]>(byGram.Count);
+        int slots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(2 * byGram.Count, 2));
+        _gramShift = 32 - BitOperations.Log2((uint)slots);
+        _gramKeys = new uint[slots];
+        _gramBuckets = new Trigger[]?[slots];
         foreach ((uint gram, List<Trigger> list) in byGram)
         {
             Trigger[] bucket = [.. list.Distinct()];
@@ -124,7 +131,14 @@ internal sealed class TriggerIndex
                 shared[key] = same = bucket;
             }
 
-            _byGram[gram] = same;
+            int slot = (int)((gram * HashMultiplier) >> _gramShift);
+            while (_gramBuckets[slot] is not null)
+            {
+                slot = (slot + 1) & (slots - 1);
+            }
+
+            _gramKeys[slot] = gram;
+            _gramBuckets[slot] = same;
         }
     }
 
@@ -185,7 +199,42 @@ internal sealed class TriggerIndex
     /// position not yet tested, or -1 when every wanted rule is found. A block with a non-ASCII character is tested by
     /// <see cref="ScanGate"/>.
     /// </summary>
+    /// <remarks>The vector loop runs over chunks of <see cref="ChunkBlocks"/> blocks and only records each block's hit
+    /// bits (and which blocks were not ASCII); the hits are looked up after the chunk. The loop itself then calls nothing,
+    /// so its constants stay in registers (every vector register is caller-saved in the System V ABI: a call inside the
+    /// loop, even on the rare path, made the JIT reload them from the stack on every step).</remarks>
     private unsafe int ScanGateAvx2(ReadOnlySpan<char> text, ulong wanted, ref ulong found)
+    {
+        byte* hitBits = stackalloc byte[ChunkBlocks];
+        int p = 0;
+        fixed (char* chars = text)
+        fixed (uint* gate = _gate)
+        {
+            while (p + 16 <= text.Length)
+            {
+                int blocks = Math.Min(ChunkBlocks, ((text.Length - 16 - p) / 8) + 1);
+                (uint anyHit, ulong nonAsciiBlocks) = GateChunkAvx2((ushort*)chars + p, blocks, gate, hitBits);
+                if ((anyHit | nonAsciiBlocks) != 0 && OnChunkHits(text, p, blocks, hitBits, nonAsciiBlocks, wanted, ref found))
+                {
+                    return -1;
+                }
+
+                p += 8 * blocks;
+            }
+        }
+
+        return p;
+    }
+
+    /// <summary>
+    /// Tests <paramref name="blocks"/> blocks of eight positions starting at <paramref name="chars"/> (each block reads
+    /// sixteen characters): writes each block's hit bits to <paramref name="hitBits"/> and returns the OR of all hit bits
+    /// and the bit set of blocks that were not all ASCII (their hit bytes are 0; <see cref="ScanGate"/> tests them).
+    /// </summary>
+    /// <remarks>Calls nothing, so its constants stay in registers: every vector register is caller-saved in the System V
+    /// ABI, and a call inside the loop (even on its rare path) made the JIT reload them from the stack on every step.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe (uint AnyHit, ulong NonAsciiBlocks) GateChunkAvx2(ushort* chars, int blocks, uint* gate, byte* hitBits)
     {
         // Lane k of each 128-bit half gathers bytes k..k+3 (low half: positions 0-3, high half: positions 4-7).
         Vector256<byte> grams = Vector256.Create((byte)0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10);
@@ -193,44 +242,65 @@ internal sealed class TriggerIndex
         Vector128<byte> upperA = Vector128.Create((byte)'A');
         Vector128<byte> letters = Vector128.Create((byte)26);
         Vector128<byte> caseBit = Vector128.Create((byte)0x20);
-        ref ushort chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-        int p = 0;
-        fixed (uint* gate = _gate)
+        Vector256<uint> bitIndex = Vector256.Create(31u);
+        ulong nonAsciiBlocks = 0;
+        uint anyHit = 0;
+        for (int k = 0; k < blocks; k++, chars += 8)
         {
-            for (; p + 16 <= text.Length; p += 8)
+            Vector128<ushort> lo = Vector128.Load(chars);
+            Vector128<ushort> hi = Vector128.Load(chars + 8);
+            if (((lo | hi) & nonAscii) != Vector128<ushort>.Zero)
             {
-                Vector128<ushort> lo = Vector128.LoadUnsafe(ref chars, (nuint)p);
-                Vector128<ushort> hi = Vector128.LoadUnsafe(ref chars, (nuint)(p + 8));
-                if (((lo | hi) & nonAscii) != Vector128<ushort>.Zero)
-                {
-                    if (ScanGate(text, p, p + 8, wanted, ref found))
-                    {
-                        return -1;
-                    }
+                nonAsciiBlocks |= 1UL << k;
+                hitBits[k] = 0;
+                continue;
+            }
 
-                    continue;
+            Vector128<byte> b = Vector128.Narrow(lo, hi);
+            b |= Vector128.LessThan(b - upperA, letters) & caseBit; // ASCII upper case to lower case
+            Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32(); // lane k: the 4-gram at p + k
+            Vector256<uint> h = Vector256.ShiftRightLogical(gram * HashMultiplier, 32 - GateBits);
+            Vector256<uint> words = Avx2.GatherVector256(gate, Vector256.ShiftRightLogical(h, 5).AsInt32(), 4);
+            uint hits = Vector256.ExtractMostSignificantBits(Avx2.ShiftLeftLogicalVariable(words, bitIndex - (h & bitIndex)));
+            hitBits[k] = (byte)hits;
+            anyHit |= hits;
+        }
+
+        return (anyHit, nonAsciiBlocks);
+    }
+
+    /// <summary>Blocks of eight positions per chunk of the vector gate (one hit byte each).</summary>
+    private const int ChunkBlocks = 64;
+
+    /// <summary>The rare path of <see cref="ScanGateAvx2"/>: looks up one chunk's hits in order; non-ASCII blocks take
+    /// <see cref="ScanGate"/>. <see langword="true"/> when every wanted rule is found.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe bool OnChunkHits(ReadOnlySpan<char> text, int chunk, int blocks, byte* hitBits, ulong nonAsciiBlocks, ulong wanted, ref ulong found)
+    {
+        for (int k = 0; k < blocks; k++)
+        {
+            int block = chunk + (8 * k);
+            if ((nonAsciiBlocks & (1UL << k)) != 0)
+            {
+                if (ScanGate(text, block, block + 8, wanted, ref found))
+                {
+                    return true;
                 }
 
-                Vector128<byte> b = Vector128.Narrow(lo, hi);
-                b |= Vector128.LessThan(b - upperA, letters) & caseBit; // ASCII upper case to lower case
-                Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32(); // lane k: the 4-gram at p + k
-                Vector256<uint> h = Vector256.ShiftRightLogical(gram * HashMultiplier, 32 - GateBits);
-                Vector256<uint> words = Avx2.GatherVector256(gate, Vector256.ShiftRightLogical(h, 5).AsInt32(), 4);
-                uint hits = Vector256.ExtractMostSignificantBits(Avx2.ShiftLeftLogicalVariable(words, Vector256.Create(31u) - (h & Vector256.Create(31u))));
-                while (hits != 0)
+                continue;
+            }
+
+            for (uint hits = hitBits[k]; hits != 0; hits &= hits - 1)
+            {
+                int pos = block + BitOperations.TrailingZeroCount(hits);
+                if (OnGateHit(text, pos, FoldedAsciiWindow(text, pos), wanted, ref found))
                 {
-                    int k = BitOperations.TrailingZeroCount(hits);
-                    hits &= hits - 1;
-                    ulong folded8 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<Vector128<byte>, byte>(ref b), k));
-                    if (OnGateHit(text, p + k, folded8, wanted, ref found))
-                    {
-                        return -1;
-                    }
+                    return true;
                 }
             }
         }
 
-        return p;
+        return false;
     }
 
     /// <summary>
@@ -260,9 +330,18 @@ internal sealed class TriggerIndex
     /// the ignore-case comparison. <see langword="true"/> when every wanted rule is found.</summary>
     private bool OnGateHit(ReadOnlySpan<char> text, int pos, ulong folded8, ulong wanted, ref ulong found)
     {
-        if (!_byGram.TryGetValue((uint)folded8, out Trigger[]? bucket))
+        uint gram = (uint)folded8;
+        int mask = _gramKeys.Length - 1;
+        int slot = (int)((gram * HashMultiplier) >> _gramShift);
+        Trigger[]? bucket;
+        while ((bucket = _gramBuckets[slot]) is not null && _gramKeys[slot] != gram)
         {
-            return false; // a hash collision
+            slot = (slot + 1) & mask;
+        }
+
+        if (bucket is null)
+        {
+            return false; // a gate hash collision: no trigger starts with this 4-gram
         }
 
         foreach (Trigger t in bucket)
@@ -274,6 +353,16 @@ internal sealed class TriggerIndex
         }
 
         return found == wanted;
+    }
+
+    /// <summary><see cref="Folded8"/> for a position whose eight characters are known to be ASCII (a block the vector
+    /// gate tested: its sixteen characters were ASCII and <paramref name="pos"/> is among its first eight).</summary>
+    private static ulong FoldedAsciiWindow(ReadOnlySpan<char> text, int pos)
+    {
+        Vector128<ushort> chars = Vector128.Create(MemoryMarshal.Cast<char, ushort>(text.Slice(pos, 8)));
+        Vector128<byte> b = Vector128.Narrow(chars, chars);
+        b |= Vector128.LessThan(b - Vector128.Create((byte)'A'), Vector128.Create((byte)26)) & Vector128.Create((byte)0x20);
+        return b.AsUInt64().ToScalar();
     }
 
     private static ulong Folded8(ReadOnlySpan<char> text, int pos)
