@@ -71,6 +71,28 @@ public sealed class TriggerIndexTests
     }
 
     [Fact]
+    public void MayMatch_KeywordAtChunkBoundaries_FoundByBothPaths()
+    {
+        // The vector gate tests 64 blocks of eight positions per chunk (512 characters) and looks hits up after each
+        // chunk. Each keyword around the ends of the first two chunks, behind filler that hits the gate on every line
+        // (the "over" of "over the"), with and without a non-ASCII character in the block at the boundary.
+        string filler = string.Concat(Enumerable.Repeat("line 0001: the quick brown fox jumps over the lazy dog; 0123456789.\n", 20));
+        foreach (int boundary in new[] { 512, 1024 })
+        {
+            foreach (string keyword in Keywords)
+            {
+                for (int offset = boundary - 12; offset <= boundary + 4; offset += 2)
+                {
+                    string text = filler[..offset] + keyword + filler[..40];
+                    Assert.Equal(Reference(text), BothPaths(text));
+                    string withNonAscii = text[..(boundary - 3)] + "\u00E9" + text[(boundary - 2)..];
+                    Assert.Equal(Reference(withNonAscii), BothPaths(withNonAscii));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void MayMatch_OnlyFillerText_NoRuleBeyondUnconditional()
     {
         // The gate must not let through what is not there (a gate that always hit would pass the other tests).
