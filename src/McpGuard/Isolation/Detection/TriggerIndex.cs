@@ -40,6 +40,7 @@ internal sealed class TriggerIndex
 {
     private const int GateBits = 20; // 1,048,576 bits: 128 KB
     private const uint HashMultiplier = 2654435761u; // Knuth's multiplicative hash (golden ratio × 2^32)
+    private const int ChunkBlocks = 64; // blocks of eight positions per chunk of the vector gate (one hit byte each)
 
     private static readonly byte[] s_fold = BuildFold();
 
@@ -199,10 +200,8 @@ internal sealed class TriggerIndex
     /// position not yet tested, or -1 when every wanted rule is found. A block with a non-ASCII character is tested by
     /// <see cref="ScanGate"/>.
     /// </summary>
-    /// <remarks>The vector loop runs over chunks of <see cref="ChunkBlocks"/> blocks and only records each block's hit
-    /// bits (and which blocks were not ASCII); the hits are looked up after the chunk. The loop itself then calls nothing,
-    /// so its constants stay in registers (every vector register is caller-saved in the System V ABI: a call inside the
-    /// loop, even on the rare path, made the JIT reload them from the stack on every step).</remarks>
+    /// <remarks>Chunks of <see cref="ChunkBlocks"/> blocks: <see cref="GateChunkAvx2"/> records their hit bits, then
+    /// <see cref="OnChunkHits"/> looks the hits up.</remarks>
     private unsafe int ScanGateAvx2(ReadOnlySpan<char> text, ulong wanted, ref ulong found)
     {
         byte* hitBits = stackalloc byte[ChunkBlocks];
@@ -258,7 +257,7 @@ internal sealed class TriggerIndex
 
             Vector128<byte> b = Vector128.Narrow(lo, hi);
             b |= Vector128.LessThan(b - upperA, letters) & caseBit; // ASCII upper case to lower case
-            Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32(); // lane k: the 4-gram at p + k
+            Vector256<uint> gram = Avx2.Shuffle(Vector256.Create(b, b), grams).AsUInt32(); // lane j: the 4-gram at chars + j
             Vector256<uint> h = Vector256.ShiftRightLogical(gram * HashMultiplier, 32 - GateBits);
             Vector256<uint> words = Avx2.GatherVector256(gate, Vector256.ShiftRightLogical(h, 5).AsInt32(), 4);
             uint hits = Vector256.ExtractMostSignificantBits(Avx2.ShiftLeftLogicalVariable(words, bitIndex - (h & bitIndex)));
@@ -268,9 +267,6 @@ internal sealed class TriggerIndex
 
         return (anyHit, nonAsciiBlocks);
     }
-
-    /// <summary>Blocks of eight positions per chunk of the vector gate (one hit byte each).</summary>
-    private const int ChunkBlocks = 64;
 
     /// <summary>The rare path of <see cref="ScanGateAvx2"/>: looks up one chunk's hits in order; non-ASCII blocks take
     /// <see cref="ScanGate"/>. <see langword="true"/> when every wanted rule is found.</summary>
