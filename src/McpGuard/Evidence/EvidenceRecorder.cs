@@ -78,8 +78,7 @@ internal sealed class EvidenceRecorder
     }
 
     public ArgumentEvidence DescribeArguments(ToolCallContext call) => new(
-        call.ArgumentsSha256,
-        call.ArgumentsSize,
+        call,
         Shape(call.Arguments, 0, ContainsCredential),
         _options.IncludeRawArguments && ContainsCredential?.Invoke(System.Text.Encoding.UTF8.GetString(call.ArgumentsCanonical)) != true ? JsonNode.Parse(call.ArgumentsCanonical) : null);
 

@@ -163,11 +163,81 @@ public sealed record GuardEvidence
 }
 
 /// <summary>Arguments in evidence.</summary>
-/// <param name="Sha256">Lower-case hex SHA-256 of the canonical (RFC 8785) arguments.</param>
-/// <param name="Size">Canonical size in bytes.</param>
-/// <param name="Shape">The arguments with every value replaced by its type (strings by <c>string(len=N)</c>); depth and width capped.</param>
-/// <param name="Raw">The raw arguments, only when the host opted in.</param>
-public sealed record ArgumentEvidence(string Sha256, int Size, JsonNode? Shape, JsonNode? Raw);
+/// <remarks>For the guard's own events <see cref="Sha256"/> is computed when first read (by a sink, a serializer or the
+/// host) from the call's canonical arguments, which never change, and then kept on the call: a host whose sinks never
+/// read it does not hash every call's arguments. Such an event refers to the call's <see cref="ToolCallContext"/> (and so
+/// keeps its canonical arguments alive) as long as the event itself.</remarks>
+public sealed record ArgumentEvidence
+{
+    private readonly ToolCallContext? _call;
+    private string? _sha256;
+
+    /// <summary>Arguments with a known digest.</summary>
+    /// <param name="Sha256">Lower-case hex SHA-256 of the canonical (RFC 8785) arguments.</param>
+    /// <param name="Size">Canonical size in bytes.</param>
+    /// <param name="Shape">The arguments with every value replaced by its type (strings by <c>string(len=N)</c>); depth and width capped.</param>
+    /// <param name="Raw">The raw arguments, only when the host opted in.</param>
+#pragma warning disable SA1313 // parameter names match the properties, as in a positional record
+    public ArgumentEvidence(string Sha256, int Size, JsonNode? Shape, JsonNode? Raw)
+    {
+        _sha256 = Sha256;
+        this.Size = Size;
+        this.Shape = Shape;
+        this.Raw = Raw;
+    }
+#pragma warning restore SA1313
+
+    /// <summary>Arguments of <paramref name="call"/>; the digest is the call's, computed when first read.</summary>
+    internal ArgumentEvidence(ToolCallContext call, JsonNode? shape, JsonNode? raw)
+        : this(null!, call.ArgumentsSize, shape, raw) => _call = call;
+
+    /// <summary>Lower-case hex SHA-256 (64 characters) of the canonical (RFC 8785) arguments.</summary>
+    public string Sha256
+    {
+        get => _sha256 ?? (_call is null ? _sha256! : _sha256 = _call.ArgumentsSha256);
+        init
+        {
+            _sha256 = value;
+            _call = null;
+        }
+    }
+
+    /// <summary>Canonical size in bytes.</summary>
+    public int Size { get; init; }
+
+    /// <summary>The arguments with every value replaced by its type (strings by <c>string(len=N)</c>); depth and width capped.</summary>
+    public JsonNode? Shape { get; init; }
+
+    /// <summary>The raw arguments, only when the host opted in.</summary>
+    public JsonNode? Raw { get; init; }
+
+    /// <summary>Value equality over the four properties (nodes by reference, as in a positional record).</summary>
+    /// <param name="other">The other value.</param>
+    public bool Equals(ArgumentEvidence? other) =>
+        other is not null
+        && string.Equals(Sha256, other.Sha256, StringComparison.Ordinal)
+        && Size == other.Size
+        && EqualityComparer<JsonNode?>.Default.Equals(Shape, other.Shape)
+        && EqualityComparer<JsonNode?>.Default.Equals(Raw, other.Raw);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Sha256, Size, Shape, Raw);
+
+    /// <summary>Deconstructs into the four properties, as a positional record would.</summary>
+    /// <param name="Sha256">See <see cref="Sha256"/>.</param>
+    /// <param name="Size">See <see cref="Size"/>.</param>
+    /// <param name="Shape">See <see cref="Shape"/>.</param>
+    /// <param name="Raw">See <see cref="Raw"/>.</param>
+#pragma warning disable SA1313
+    public void Deconstruct(out string Sha256, out int Size, out JsonNode? Shape, out JsonNode? Raw)
+#pragma warning restore SA1313
+    {
+        Sha256 = this.Sha256;
+        Size = this.Size;
+        Shape = this.Shape;
+        Raw = this.Raw;
+    }
+}
 
 /// <summary>The authority used with a server.</summary>
 /// <param name="CredentialLabel">Host-defined credential label, or <see langword="null"/> for none.</param>

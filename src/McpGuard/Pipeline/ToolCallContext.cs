@@ -9,7 +9,11 @@ namespace McpGuard;
 /// <remarks>Immutable; created once per call and shared by all stages. Thread-safe.</remarks>
 public sealed class ToolCallContext
 {
-    internal ToolCallContext(GuardSessionInfo session, string requestId, string toolName, GuardToolDescriptor? tool, JsonElement arguments, byte[] argumentsCanonical, string argumentsSha256)
+    private string? _argumentsSha256;
+
+    /// <summary>Creates the context; a <see langword="null"/> <paramref name="argumentsSha256"/> is computed from
+    /// <paramref name="argumentsCanonical"/> (never changed afterwards) when first read.</summary>
+    internal ToolCallContext(GuardSessionInfo session, string requestId, string toolName, GuardToolDescriptor? tool, JsonElement arguments, byte[] argumentsCanonical, string? argumentsSha256 = null)
     {
         Session = session;
         RequestId = requestId;
@@ -17,7 +21,7 @@ public sealed class ToolCallContext
         Tool = tool;
         Arguments = arguments;
         ArgumentsCanonical = argumentsCanonical;
-        ArgumentsSha256 = argumentsSha256;
+        _argumentsSha256 = argumentsSha256;
     }
 
     /// <summary>The guarded session the call belongs to.</summary>
@@ -44,8 +48,20 @@ public sealed class ToolCallContext
     /// <summary>Size of the canonical (RFC 8785) UTF-8 JSON of <see cref="Arguments"/>, in bytes.</summary>
     public int ArgumentsSize => ArgumentsCanonical.Length;
 
-    /// <summary>Lower-case hex SHA-256 of the canonical JSON of <see cref="Arguments"/>.</summary>
-    public string ArgumentsSha256 { get; }
+    /// <summary>Lower-case hex SHA-256 (64 characters) of the canonical JSON of <see cref="Arguments"/>; computed on first
+    /// read, so a call whose evidence nobody reads does not pay for it.</summary>
+    public string ArgumentsSha256
+    {
+        get
+        {
+            if (_argumentsSha256 is null)
+            {
+                Interlocked.CompareExchange(ref _argumentsSha256, Json.JsonCanonicalizer.Sha256Hex(ArgumentsCanonical), null);
+            }
+
+            return _argumentsSha256;
+        }
+    }
 
     internal byte[] ArgumentsCanonical { get; }
 

@@ -232,7 +232,7 @@ internal sealed partial class GuardedTransport : ITransport
             }
         }
 
-        var context = new ToolCallContext(_session, request.Id.ToString(), toolName, tool, arguments, canonical, JsonCanonicalizer.Sha256Hex(canonical));
+        var context = new ToolCallContext(_session, request.Id.ToString(), toolName, tool, arguments, canonical); // digest on first read
         GuardDecision decision;
         ApprovalEvidence? approval = null;
         List<GuardDecision>? approvalReasons = null;
@@ -931,7 +931,7 @@ internal sealed partial class GuardedTransport : ITransport
             Method = pending.Method,
             ToolName = call?.ToolName,
             ToolMetadataSha256 = call?.Tool?.MetadataSha256,
-            Arguments = call is null ? null : new ArgumentEvidence(call.ArgumentsSha256, call.ArgumentsSize, null, null),
+            Arguments = call is null ? null : new ArgumentEvidence(call, null, null),
             Outcome = outcome,
             Reason = reason,
             NotVerified = s_outcomeNotVerified,

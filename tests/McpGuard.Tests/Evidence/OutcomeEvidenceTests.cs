@@ -64,3 +64,38 @@ public sealed class OutcomeEvidenceTests
         Assert.All(seen, s => Assert.Equal(expected, s));
     }
 }
+
+/// <summary>The arguments' digest computed when first read must equal the SHA-256 of the canonical arguments.</summary>
+public sealed class ArgumentEvidenceTests
+{
+    private static ToolCallContext Call(string arguments) =>
+        McpGuard.Tests.Infrastructure.TestCalls.Call(McpGuard.Tests.Infrastructure.TestCalls.Session(McpGuard.Tests.Infrastructure.TestCalls.Options()), "tool", arguments);
+
+    [Fact]
+    public void Deferred_IsTheDigestOfTheCanonicalArguments()
+    {
+        ToolCallContext call = Call("""{"b":1,"a":"x"}""");
+        string expected = Convert.ToHexStringLower(SHA256.HashData("""{"a":"x","b":1}"""u8));
+
+        var evidence = new ArgumentEvidence(call, null, null);
+
+        Assert.Equal(expected, evidence.Sha256);
+        Assert.Equal(expected, call.ArgumentsSha256);
+        Assert.Equal(15, evidence.Size);
+    }
+
+    [Fact]
+    public void Deferred_AndEager_AreEqual_WithReplaces_DeconstructReads()
+    {
+        ToolCallContext call = Call("""{"path":"/tmp/x"}""");
+        var deferred = new ArgumentEvidence(call, null, null);
+        var eager = new ArgumentEvidence(call.ArgumentsSha256, call.ArgumentsSize, null, null);
+
+        Assert.Equal(eager, deferred);
+        Assert.Equal(eager.GetHashCode(), deferred.GetHashCode());
+        Assert.Equal("0000", (deferred with { Sha256 = "0000" }).Sha256);
+        (string sha, int size, JsonNode? shape, JsonNode? raw) = deferred;
+        Assert.Equal((call.ArgumentsSha256, call.ArgumentsSize, (JsonNode?)null, (JsonNode?)null), (sha, size, shape, raw));
+        Assert.Null(new ArgumentEvidence(null!, 0, null, null).Sha256); // as the positional record allowed
+    }
+}

@@ -92,7 +92,7 @@ internal static class TestCalls
 
         using JsonDocument document = JsonDocument.Parse(canonical, new JsonDocumentOptions { MaxDepth = 512 });
         GuardToolDescriptor? tool = session.Tools.TryGetValue(toolName, out GuardToolDescriptor? known) ? known : advertised ? Tool(toolName) : null;
-        return new ToolCallContext(session, requestId, toolName, tool, document.RootElement.Clone(), canonical, JsonCanonicalizer.Sha256Hex(canonical));
+        return new ToolCallContext(session, requestId, toolName, tool, document.RootElement.Clone(), canonical); // digest on first read, as in the transport
     }
 
     /// <summary>Evaluates <paramref name="arguments"/> against one tool with <paramref name="rules"/> through the real <see cref="ArgumentConstraintStage"/>.</summary>
