@@ -25,11 +25,114 @@ internal static class JsonCanonicalizer
     private static readonly byte[] s_false = "false"u8.ToArray();
 
     /// <summary>Returns the canonical UTF-8 bytes of <paramref name="node"/>.</summary>
+    /// <remarks>A node still backed by the bytes it was parsed from (an object or array nobody has read or changed, as the
+    /// SDK hands a request's <c>arguments</c> over) is written from its <see cref="JsonElement"/>, so it stays unread:
+    /// reading it through the node API would build its members, and whoever serializes it next would write them one by
+    /// one instead of copying its bytes.</remarks>
+    /// <exception cref="JsonException">Nesting deeper than <see cref="MaxDepth"/>, a number out of range, or an object
+    /// with a repeated member name.</exception>
     public static byte[] ToCanonicalBytes(JsonNode? node)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        Write(buffer, node, 0);
+        if (node is JsonObject or JsonArray && JsonRawBytes.TryGetElement(node, out JsonElement element))
+        {
+            WriteElement(buffer, element, 0);
+        }
+        else
+        {
+            Write(buffer, node, 0);
+        }
+
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteElement(IBufferWriter<byte> output, JsonElement element, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new JsonException($"JSON nesting exceeds {MaxDepth} levels.");
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                WriteElementObject(output, element, depth);
+                break;
+            case JsonValueKind.Array:
+                output.Write("["u8);
+                bool first = true;
+                foreach (JsonElement item in element.EnumerateArray())
+                {
+                    if (!first)
+                    {
+                        output.Write(","u8);
+                    }
+
+                    first = false;
+                    WriteElement(output, item, depth + 1);
+                }
+
+                output.Write("]"u8);
+                break;
+            case JsonValueKind.String:
+                WriteString(output, element.GetString()!);
+                break;
+            case JsonValueKind.Number:
+                WriteAscii(output, element.TryGetDouble(out double d) ? FormatDouble(d) : throw new JsonException("Number out of range."));
+                break;
+            case JsonValueKind.True:
+                output.Write(s_true);
+                break;
+            case JsonValueKind.False:
+                output.Write(s_false);
+                break;
+            default:
+                output.Write(s_null);
+                break;
+        }
+    }
+
+    private static void WriteElementObject(IBufferWriter<byte> output, JsonElement obj, int depth)
+    {
+        output.Write("{"u8);
+        int count = obj.GetPropertyCount();
+        if (count > 0)
+        {
+            var members = ArrayPool<KeyValuePair<string, JsonElement>>.Shared.Rent(count);
+            try
+            {
+                int n = 0;
+                foreach (JsonProperty member in obj.EnumerateObject())
+                {
+                    members[n++] = new(member.Name, member.Value);
+                }
+
+                Array.Sort(members, 0, n, ElementMemberComparer.Instance);
+                for (int i = 0; i < n; i++)
+                {
+                    if (i > 0)
+                    {
+                        // A repeated name is a parser differential (which one does the server use?): refuse, as JsonObject does.
+                        if (string.Equals(members[i - 1].Key, members[i].Key, StringComparison.Ordinal))
+                        {
+                            throw new JsonException("An object repeats a member name.");
+                        }
+
+                        output.Write(","u8);
+                    }
+
+                    WriteString(output, members[i].Key);
+                    output.Write(":"u8);
+                    WriteElement(output, members[i].Value, depth + 1);
+                }
+            }
+            finally
+            {
+                ArrayPool<KeyValuePair<string, JsonElement>>.Shared.Return(members, clearArray: true);
+            }
+        }
+
+        output.Write("}"u8);
     }
 
     /// <summary>Writes the canonical form of <paramref name="node"/> to <paramref name="output"/>.</summary>
@@ -335,6 +438,14 @@ internal static class JsonCanonicalizer
         Span<byte> span = output.GetSpan(max);
         int written = Encoding.UTF8.GetBytes(chars, span);
         output.Advance(written);
+    }
+
+    private sealed class ElementMemberComparer : IComparer<KeyValuePair<string, JsonElement>>
+    {
+        public static readonly ElementMemberComparer Instance = new();
+
+        public int Compare(KeyValuePair<string, JsonElement> x, KeyValuePair<string, JsonElement> y) =>
+            string.CompareOrdinal(x.Key, y.Key);
     }
 
     private sealed class MemberComparer : IComparer<KeyValuePair<string, JsonNode?>>

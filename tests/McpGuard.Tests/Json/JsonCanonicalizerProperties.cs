@@ -26,6 +26,33 @@ public sealed class JsonCanonicalizerProperties
     }
 
     [Property(MaxTest = 300, Arbitrary = [typeof(JsonGenerators)])]
+    public Property ToCanonicalBytes_ParsedAndUnread_SameAsConstructedTree(JsonTree tree, int seed)
+    {
+        // A parsed object or array nobody has read is written from its backing JsonElement; a constructed tree through
+        // the node API. Both must give the same bytes, and the parsed node must stay unread (still backed by its bytes).
+        JsonNode? parsed = JsonGenerators.ParseDeep(JsonGenerators.Render(tree.Node, new Random(seed)));
+        bool backed = parsed is JsonObject or JsonArray && JsonRawBytes.TryGetElement(parsed, out _);
+
+        byte[] fromParsed = JsonCanonicalizer.ToCanonicalBytes(parsed);
+        byte[] fromTree = JsonCanonicalizer.ToCanonicalBytes(tree.Node);
+
+        bool stillBacked = !backed || JsonRawBytes.TryGetElement(parsed!, out _);
+        return (fromParsed.AsSpan().SequenceEqual(fromTree) && stillBacked).Label($"parsed: {Encoding.UTF8.GetString(fromParsed)}\ntree: {Encoding.UTF8.GetString(fromTree)}");
+    }
+
+    [Theory]
+    [InlineData("""{"path":"/allowed/a","path":"/etc/passwd"}""")]
+    [InlineData("""[{"a":1,"b":2,"a":3}]""")]
+    [InlineData("""{"x":{"k":"v","k":"w"}}""")]
+    public void ToCanonicalBytes_RepeatedMemberName_Throws(string json)
+    {
+        // Parsed and unread (the element path) and read first (the node path): neither may pick one of the values.
+        Assert.ThrowsAny<Exception>(() => JsonCanonicalizer.ToCanonicalBytes(JsonNode.Parse(json)));
+        JsonNode? read = JsonNode.Parse(json);
+        Assert.ThrowsAny<Exception>(() => JsonCanonicalizer.ToCanonicalBytes(read is JsonObject o ? o.DeepClone() : read!.AsArray().DeepClone()));
+    }
+
+    [Property(MaxTest = 300, Arbitrary = [typeof(JsonGenerators)])]
     public Property ToCanonicalBytes_CanonicalText_IsAFixedPoint(JsonTree tree)
     {
         byte[] once = JsonCanonicalizer.ToCanonicalBytes(tree.Node);
