@@ -191,7 +191,7 @@ public sealed record ArgumentEvidence
     internal ArgumentEvidence(ToolCallContext call, JsonNode? shape, JsonNode? raw)
         : this(null!, call.ArgumentsSize, shape, raw) => _call = call;
 
-    /// <summary>Lower-case hex SHA-256 (64 characters) of the canonical (RFC 8785) arguments.</summary>
+    /// <summary>SHA-256 (FIPS 180-4; lower-case hex, 64 characters) of the canonical (RFC 8785) UTF-8 arguments.</summary>
     public string Sha256
     {
         get => _sha256 ?? (_call is null ? _sha256! : _sha256 = _call.ArgumentsSha256);
@@ -282,9 +282,10 @@ public sealed record OutcomeEvidence
     }
 #pragma warning restore CS1573, SA1313
 
-    /// <summary>An outcome whose digest is computed from <paramref name="rawResult"/>'s bytes when first read.</summary>
-    internal OutcomeEvidence(string status, double durationMs, System.Text.Json.JsonElement rawResult, long resultSize)
-        : this(status, durationMs, null, resultSize, null) => _deferredResult = rawResult;
+    /// <summary>An outcome whose digest is computed from <paramref name="rawResult"/>'s bytes when first read; its size is
+    /// their length.</summary>
+    internal OutcomeEvidence(string status, double durationMs, System.Text.Json.JsonElement rawResult)
+        : this(status, durationMs, null, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rawResult).Length, null) => _deferredResult = rawResult;
 
     /// <summary>One of <c>result</c>, <c>tool-error</c> (a result with <c>isError: true</c>), <c>protocol-error</c> (a JSON-RPC error), <c>connection-lost</c>, <c>send-failed</c>, <c>cancelled</c> (the client cancelled; the server may still have acted).</summary>
     public string Status { get; init; }
@@ -292,7 +293,7 @@ public sealed record OutcomeEvidence
     /// <summary>Time from sending the request to the response, in milliseconds.</summary>
     public double DurationMs { get; init; }
 
-    /// <summary>SHA-256 (lower-case hex, 64 characters) of the result member's UTF-8 JSON exactly as the transport
+    /// <summary>SHA-256 (FIPS 180-4; lower-case hex, 64 characters) of the result member's UTF-8 JSON exactly as the transport
     /// received it; for a result the transport built without parsing bytes, of its compact serialization.
     /// <see langword="null"/> when there is no result.</summary>
     public string? ResultSha256

@@ -25,7 +25,7 @@ internal static class JsonCanonicalizer
     private static readonly byte[] s_false = "false"u8.ToArray();
 
     /// <summary>Returns the canonical UTF-8 bytes of <paramref name="node"/>.</summary>
-    /// <remarks>A node still backed by the bytes it was parsed from (an object or array nobody has read or changed, as the
+    /// <remarks>An object or array still backed by the bytes it was parsed from (one nobody has read or changed, as the
     /// SDK hands a request's <c>arguments</c> over) is written from its <see cref="JsonElement"/>, so it stays unread:
     /// reading it through the node API would build its members, and whoever serializes it next would write them one by
     /// one instead of copying its bytes.</remarks>
@@ -34,15 +34,7 @@ internal static class JsonCanonicalizer
     public static byte[] ToCanonicalBytes(JsonNode? node)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        if (node is JsonObject or JsonArray && JsonRawBytes.TryGetElement(node, out JsonElement element))
-        {
-            WriteElement(buffer, element, 0);
-        }
-        else
-        {
-            Write(buffer, node, 0);
-        }
-
+        Write(buffer, node, 0);
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -78,7 +70,7 @@ internal static class JsonCanonicalizer
                 WriteString(output, element.GetString()!);
                 break;
             case JsonValueKind.Number:
-                WriteAscii(output, element.TryGetDouble(out double d) ? FormatDouble(d) : throw new JsonException("Number out of range."));
+                WriteAscii(output, FormatNumber(element));
                 break;
             case JsonValueKind.True:
                 output.Write(s_true);
@@ -175,6 +167,9 @@ internal static class JsonCanonicalizer
             case null:
                 output.Write(s_null);
                 break;
+            case JsonObject or JsonArray when JsonRawBytes.TryGetElement(node, out JsonElement element):
+                WriteElement(output, element, depth); // unread: write its bytes' values, leave it unread (see ToCanonicalBytes)
+                break;
             case JsonObject obj:
                 WriteObject(output, obj, depth);
                 break;
@@ -261,7 +256,7 @@ internal static class JsonCanonicalizer
     {
         if (value.TryGetValue(out JsonElement element))
         {
-            return element.TryGetDouble(out double d) ? FormatDouble(d) : throw new JsonException("Number out of range.");
+            return FormatNumber(element);
         }
 
         if (value.TryGetValue(out double dbl))
@@ -283,6 +278,9 @@ internal static class JsonCanonicalizer
         double parsed = double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
         return FormatDouble(parsed);
     }
+
+    private static string FormatNumber(JsonElement element) =>
+        element.TryGetDouble(out double d) ? FormatDouble(d) : throw new JsonException("Number out of range.");
 
     /// <summary>Formats a double as ECMAScript's Number.prototype.toString does (ECMA-262 §6.1.6.1.20), as RFC 8785 §3.2.2.3 requires.</summary>
     internal static string FormatDouble(double value)

@@ -48,7 +48,7 @@ public sealed class ToolCallContext
     /// <summary>Size of the canonical (RFC 8785) UTF-8 JSON of <see cref="Arguments"/>, in bytes.</summary>
     public int ArgumentsSize => ArgumentsCanonical.Length;
 
-    /// <summary>Lower-case hex SHA-256 (64 characters) of the canonical JSON of <see cref="Arguments"/>; computed on first
+    /// <summary>SHA-256 (FIPS 180-4; lower-case hex, 64 characters) of the canonical (RFC 8785) UTF-8 JSON of <see cref="Arguments"/>; computed on first
     /// read, so a call whose evidence nobody reads does not pay for it.</summary>
     public string ArgumentsSha256
     {

@@ -876,7 +876,6 @@ internal sealed partial class GuardedTransport : ITransport
     {
         double ms = _engine.TimeProvider.GetElapsedTime(pending.StartTimestamp).TotalMilliseconds;
         OutcomeEvidence outcome;
-        JsonElement rawResult = default;
         if (message is JsonRpcError error)
         {
             outcome = new OutcomeEvidence("protocol-error", ms, null, null, error.Error.Code);
@@ -885,13 +884,14 @@ internal sealed partial class GuardedTransport : ITransport
         {
             JsonNode? result = ((JsonRpcResponse)message).Result;
 
-            // The digest of bytes the result was parsed from is deferred to the first sink that reads it (see
+            // The digest of the bytes the result was parsed from is deferred to the first sink that reads it (see
             // OutcomeEvidence); a result without such bytes is serialized and hashed now, before anything can change it.
-            bool deferred = result is not null && Json.JsonRawBytes.TryGetElement(result, out rawResult);
-            (string? sha256, long size) = deferred ? (null, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rawResult).Length) : _resultHasher.Hash(result);
+            // Both happen before isError is read: reading a member builds the node and lets go of its bytes.
+            JsonElement raw = default;
+            (string Sha256, long Size)? eager = result is not null && Json.JsonRawBytes.TryGetElement(result, out raw) ? null : _resultHasher.Hash(result);
             bool isError = result is JsonObject r && r["isError"] is JsonValue e && e.GetValueKind() == JsonValueKind.True;
             string status = isError ? "tool-error" : "result";
-            outcome = deferred ? new OutcomeEvidence(status, ms, rawResult, size) : new OutcomeEvidence(status, ms, sha256, size, null);
+            outcome = eager is { } hashed ? new OutcomeEvidence(status, ms, hashed.Sha256, hashed.Size, null) : new OutcomeEvidence(status, ms, raw);
         }
 
         await RecordOutcomeAsync(pending, outcome, null).ConfigureAwait(false);

@@ -21,7 +21,7 @@ public sealed class OutcomeEvidenceTests
     public void ResultSha256_Deferred_IsTheDigestOfTheResultBytesOnly()
     {
         (JsonElement element, string expected) = Parsed();
-        var outcome = new OutcomeEvidence("result", 1.5, element, ResultJson.Length);
+        var outcome = new OutcomeEvidence("result", 1.5, element);
 
         Assert.Equal(expected, outcome.ResultSha256);
         Assert.Same(outcome.ResultSha256, outcome.ResultSha256); // computed once
@@ -31,22 +31,22 @@ public sealed class OutcomeEvidenceTests
     public void Deferred_AndEager_AreEqualAndSerializeAlike()
     {
         (JsonElement element, string expected) = Parsed();
-        var deferred = new OutcomeEvidence("result", 1.5, element, 10);
-        var eager = new OutcomeEvidence("result", 1.5, expected, 10, null);
+        var deferred = new OutcomeEvidence("result", 1.5, element);
+        var eager = new OutcomeEvidence("result", 1.5, expected, deferred.ResultSize, null);
 
         Assert.Equal(eager, deferred);
         Assert.Equal(eager.GetHashCode(), deferred.GetHashCode());
         string json = JsonSerializer.Serialize(new GuardEvidence { EventId = "e", Timestamp = DateTimeOffset.UnixEpoch, Kind = GuardEvidenceKind.ToolCallOutcome, Outcome = deferred }, McpGuard.EvidenceJsonContext.Default.GuardEvidence);
         Assert.Contains("\"resultSha256\":\"" + expected + "\"", json, StringComparison.Ordinal);
         (string status, double ms, string? sha, long? size, int? code) = deferred;
-        Assert.Equal(("result", 1.5, expected, 10L, (int?)null), (status, ms, sha, size, code));
+        Assert.Equal(("result", 1.5, expected, (long?)ResultJson.Length, (int?)null), (status, ms, sha, size, code)); // size: the bytes' length (ASCII here)
     }
 
     [Fact]
     public void With_ReplacingTheDigest_DropsTheDeferredOne()
     {
         (JsonElement element, string expected) = Parsed();
-        var deferred = new OutcomeEvidence("result", 1.5, element, 10);
+        var deferred = new OutcomeEvidence("result", 1.5, element);
 
         Assert.Null((deferred with { ResultSha256 = null }).ResultSha256);
         Assert.Equal(expected, (deferred with { Status = "tool-error" }).ResultSha256);
@@ -57,7 +57,7 @@ public sealed class OutcomeEvidenceTests
     public async Task ResultSha256_ConcurrentFirstReads_AgreeAsync()
     {
         (JsonElement element, string expected) = Parsed();
-        var outcome = new OutcomeEvidence("result", 1.5, element, 10);
+        var outcome = new OutcomeEvidence("result", 1.5, element);
 
         string?[] seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => outcome.ResultSha256)));
 
