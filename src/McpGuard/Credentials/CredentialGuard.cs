@@ -77,7 +77,7 @@ internal sealed class CredentialGuard
             details["requestUri"] = requestUri;
         }
 
-        await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.CredentialBlocked, null) with
+        await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.CredentialBlocked, null, _evidence)
         {
             ServerName = serverName,
             Endpoint = requestUri,
@@ -136,7 +136,7 @@ internal sealed class CredentialGuard
             Registry.ApproveScopes(request.ServerName, request.AdditionalScopes);
         }
 
-        await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.ScopeStepUp, null) with
+        await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ScopeStepUp, null, _evidence)
         {
             ServerName = request.ServerName,
             Endpoint = request.RequestUri,

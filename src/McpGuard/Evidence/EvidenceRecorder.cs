@@ -38,23 +38,13 @@ internal sealed class EvidenceRecorder
 
     public bool HasSinks => _sinks.Length > 0 || _options.LogEvents;
 
-    public GuardEvidence Create(GuardEvidenceKind kind, GuardSessionInfo? session) => new()
-    {
-        EventId = NextEventId(),
-        Timestamp = TimeProvider.GetUtcNow(),
-        Kind = kind,
-        SessionId = session?.SessionId,
-        AgentId = session?.Principal.AgentId,
-        UserId = session?.Principal.UserId,
-        ServerName = session?.ServerName,
-        ServerReportedName = session?.ServerIdentity?.Name,
-        ServerReportedVersion = session?.ServerIdentity?.Version,
-        ProtocolVersion = session?.ServerIdentity?.ProtocolVersion,
-        Endpoint = session?.Endpoint,
-        Authority = session is null ? null
-            : AuthorityResolver is { } resolve ? resolve(session)
-            : session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null,
-    };
+    public GuardEvidence Create(GuardEvidenceKind kind, GuardSessionInfo? session) => new(kind, session, this);
+
+    /// <summary>The authority in use with <paramref name="session"/>'s server (resolver first, then the registration).</summary>
+    internal AuthorityEvidence? AuthorityOf(GuardSessionInfo? session) =>
+        session is null ? null
+        : AuthorityResolver is { } resolve ? resolve(session)
+        : session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null;
 
     /// <summary>
     /// A unique event id, 32 lower-case hex characters: a random 64-bit prefix drawn once per process followed by a
@@ -77,9 +67,11 @@ internal sealed class EvidenceRecorder
         });
     }
 
-    public ArgumentEvidence DescribeArguments(ToolCallContext call) => new(
+    /// <summary>The call's arguments for evidence: shape and digest built when a sink first reads them; the raw
+    /// arguments now, when the host opted in and they carry no credential it holds.</summary>
+    public ArgumentEvidence DescribeArguments(ToolCallContext call) => ArgumentEvidence.Deferred(
         call,
-        Shape(call.Arguments, 0, ContainsCredential),
+        ContainsCredential,
         _options.IncludeRawArguments && ContainsCredential?.Invoke(System.Text.Encoding.UTF8.GetString(call.ArgumentsCanonical)) != true ? JsonNode.Parse(call.ArgumentsCanonical) : null);
 
     /// <summary>Writes to every sink. Returns <see langword="false"/> if any sink failed.</summary>

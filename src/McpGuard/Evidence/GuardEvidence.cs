@@ -86,6 +86,31 @@ public enum GuardEvidenceKind
 /// </remarks>
 public sealed record GuardEvidence
 {
+    /// <summary>An empty event; set at least the required members.</summary>
+    public GuardEvidence()
+    {
+    }
+
+    /// <summary>An event of <paramref name="kind"/> with its id, time, and the session's identity and authority filled in
+    /// by <paramref name="recorder"/> (what <see cref="Evidence.EvidenceRecorder.Create"/> returns, without a copy per
+    /// <c>with</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    internal GuardEvidence(GuardEvidenceKind kind, GuardSessionInfo? session, Evidence.EvidenceRecorder recorder)
+    {
+        EventId = Evidence.EvidenceRecorder.NextEventId();
+        Timestamp = recorder.TimeProvider.GetUtcNow();
+        Kind = kind;
+        SessionId = session?.SessionId;
+        AgentId = session?.Principal.AgentId;
+        UserId = session?.Principal.UserId;
+        ServerName = session?.ServerName;
+        ServerReportedName = session?.ServerIdentity?.Name;
+        ServerReportedVersion = session?.ServerIdentity?.Version;
+        ProtocolVersion = session?.ServerIdentity?.ProtocolVersion;
+        Endpoint = session?.Endpoint;
+        Authority = recorder.AuthorityOf(session);
+    }
+
     /// <summary>Unique event id (32 hex characters).</summary>
     public required string EventId { get; init; }
 
@@ -163,14 +188,18 @@ public sealed record GuardEvidence
 }
 
 /// <summary>Arguments in evidence.</summary>
-/// <remarks>For the guard's own events <see cref="Sha256"/> is computed when first read (by a sink, a serializer or the
-/// host) from the call's canonical arguments, which never change, and then kept on the call: a host whose sinks never
-/// read it does not hash every call's arguments. Such an event refers to the call's <see cref="ToolCallContext"/> (and so
-/// keeps its canonical arguments alive) as long as the event itself.</remarks>
+/// <remarks>For the guard's own events <see cref="Sha256"/> and <see cref="Shape"/> are computed when first read (by a
+/// sink, a serializer or the host) from the call's arguments, which never change, and then kept: a host whose sinks never
+/// read them does not hash and describe every call's arguments. Such an event refers to the call's
+/// <see cref="ToolCallContext"/> (and so keeps its arguments alive) as long as the event itself. Concurrent first reads
+/// are safe and see the same values; a copy made with <c>with</c> shares the original's shape node.</remarks>
 public sealed record ArgumentEvidence
 {
     private readonly ToolCallContext? _call;
     private string? _sha256;
+    private JsonNode? _shape;
+    private ToolCallContext? _shapeOf; // set while the shape is still to be built from this call's arguments
+    private Func<string, bool>? _redactName;
 
     /// <summary>Arguments with a known digest.</summary>
     /// <param name="Sha256">Lower-case hex SHA-256 of the canonical (RFC 8785) arguments.</param>
@@ -191,6 +220,22 @@ public sealed record ArgumentEvidence
     internal ArgumentEvidence(ToolCallContext call, JsonNode? shape, JsonNode? raw)
         : this(null!, call.ArgumentsSize, shape, raw) => _call = call;
 
+    private ArgumentEvidence(ArgumentEvidence original)
+    {
+        _call = original._call;
+        _sha256 = original._sha256;
+        Size = original.Size;
+        _shape = original.Shape; // built now, so the copy and the original share one node (equality compares nodes by reference)
+        Raw = original.Raw;
+    }
+
+    /// <summary>Arguments of <paramref name="call"/> whose digest and shape are computed when first read.</summary>
+    /// <param name="call">The call.</param>
+    /// <param name="redactName">Property names it answers <see langword="true"/> for are replaced in the shape.</param>
+    /// <param name="raw">The raw arguments, when the host opted in.</param>
+    internal static ArgumentEvidence Deferred(ToolCallContext call, Func<string, bool>? redactName, JsonNode? raw) =>
+        new(call, null, raw) { _shapeOf = call, _redactName = redactName };
+
     /// <summary>SHA-256 (FIPS 180-4; lower-case hex, 64 characters) of the canonical (RFC 8785) UTF-8 arguments.</summary>
     public string Sha256
     {
@@ -206,7 +251,25 @@ public sealed record ArgumentEvidence
     public int Size { get; init; }
 
     /// <summary>The arguments with every value replaced by its type (strings by <c>string(len=N)</c>); depth and width capped.</summary>
-    public JsonNode? Shape { get; init; }
+    public JsonNode? Shape
+    {
+        get
+        {
+            if (Volatile.Read(ref _shapeOf) is { } call)
+            {
+                Interlocked.CompareExchange(ref _shape, Evidence.EvidenceRecorder.Shape(call.Arguments, 0, _redactName), null);
+                Volatile.Write(ref _shapeOf, null);
+            }
+
+            return _shape;
+        }
+
+        init
+        {
+            _shape = value;
+            _shapeOf = null;
+        }
+    }
 
     /// <summary>The raw arguments, only when the host opted in.</summary>
     public JsonNode? Raw { get; init; }

@@ -66,7 +66,7 @@ internal sealed class HttpGuardReporter
                 }
             }
 
-            GuardEvidence evidence = _evidence.Create(GuardEvidenceKind.HttpRequestBlocked, null) with
+            GuardEvidence evidence = new GuardEvidence(GuardEvidenceKind.HttpRequestBlocked, null, _evidence)
             {
                 ServerName = ServerName,
                 Endpoint = Endpoint,

@@ -134,7 +134,7 @@ internal sealed partial class ContentIsolation
                     }
                 }
 
-                await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.ToolMetadataFlagged, session) with
+                await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ToolMetadataFlagged, session, _evidence)
                 {
                     Method = ModelContextProtocol.Protocol.RequestMethods.ToolsList,
                     ToolName = descriptor.Name,

@@ -139,7 +139,7 @@ internal sealed partial class ContentIsolation
             });
         }
 
-        GuardEvidence evidence = _evidence.Create(GuardEvidenceKind.TaintReset, session) with
+        GuardEvidence evidence = new GuardEvidence(GuardEvidenceKind.TaintReset, session, _evidence)
         {
             AgentId = principal.AgentId,
             UserId = principal.UserId,
@@ -533,7 +533,7 @@ internal sealed partial class ContentIsolation
         {
             var source = new TaintSource(session.SessionId, session.ServerName, method, requestId, subject, [.. outcome.RuleIds.Distinct(StringComparer.Ordinal)], _time.GetUtcNow());
             session.Taint.Add(source);
-            await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.SessionTainted, session) with
+            await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.SessionTainted, session, _evidence)
             {
                 RequestId = requestId,
                 Method = method,
@@ -581,7 +581,7 @@ internal sealed partial class ContentIsolation
         }
 
         bool blocked = (actions & InjectionAction.Block) != 0;
-        await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.ContentIsolated, session) with
+        await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ContentIsolated, session, _evidence)
         {
             RequestId = requestId,
             Method = method,

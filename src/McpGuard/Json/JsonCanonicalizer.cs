@@ -20,6 +20,9 @@ internal static class JsonCanonicalizer
 {
     public const int MaxDepth = 128;
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     private static readonly byte[] s_null = "null"u8.ToArray();
     private static readonly byte[] s_true = "true"u8.ToArray();
     private static readonly byte[] s_false = "false"u8.ToArray();
@@ -33,9 +36,45 @@ internal static class JsonCanonicalizer
     /// with a repeated member name.</exception>
     public static byte[] ToCanonicalBytes(JsonNode? node)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        ArrayBufferWriter<byte> buffer = RentBuffer();
         Write(buffer, node, 0);
-        return buffer.WrittenSpan.ToArray();
+        return ReturnBuffer(buffer);
+    }
+
+    /// <summary>Returns the canonical UTF-8 bytes of <paramref name="element"/>.</summary>
+    /// <exception cref="JsonException">Nesting deeper than <see cref="MaxDepth"/>, a number out of range, or an object
+    /// with a repeated member name.</exception>
+    public static byte[] ToCanonicalBytes(JsonElement element)
+    {
+        ArrayBufferWriter<byte> buffer = RentBuffer();
+        WriteElement(buffer, element, 0);
+        return ReturnBuffer(buffer);
+    }
+
+    /// <summary>This thread's scratch buffer (taken, so a nested or failed use starts with a fresh one).</summary>
+    private static ArrayBufferWriter<byte> RentBuffer()
+    {
+        ArrayBufferWriter<byte>? buffer = t_buffer;
+        t_buffer = null;
+        if (buffer is null)
+        {
+            return new ArrayBufferWriter<byte>(256);
+        }
+
+        buffer.ResetWrittenCount();
+        return buffer;
+    }
+
+    /// <summary>Copies out the written bytes and keeps the buffer for this thread unless it grew past 64 KiB.</summary>
+    private static byte[] ReturnBuffer(ArrayBufferWriter<byte> buffer)
+    {
+        byte[] bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity <= 64 * 1024)
+        {
+            t_buffer = buffer;
+        }
+
+        return bytes;
     }
 
     private static void WriteElement(IBufferWriter<byte> output, JsonElement element, int depth)
@@ -67,7 +106,7 @@ internal static class JsonCanonicalizer
                 output.Write("]"u8);
                 break;
             case JsonValueKind.String:
-                WriteString(output, element.GetString()!);
+                WriteElementString(output, element);
                 break;
             case JsonValueKind.Number:
                 WriteAscii(output, FormatNumber(element));
@@ -84,11 +123,49 @@ internal static class JsonCanonicalizer
         }
     }
 
+    /// <summary>Writes a string element. Its raw bytes are already canonical when they hold no escape: the reader
+    /// validated them as UTF-8, and JSON text cannot carry a raw quote or control character.</summary>
+    private static void WriteElementString(IBufferWriter<byte> output, JsonElement element)
+    {
+#if NET9_0_OR_GREATER
+        ReadOnlySpan<byte> raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element); // with its quotes
+        if (!raw.Contains((byte)'\\'))
+        {
+            output.Write(raw);
+            return;
+        }
+#endif
+        WriteString(output, element.GetString()!);
+    }
+
     private static void WriteElementObject(IBufferWriter<byte> output, JsonElement obj, int depth)
     {
         output.Write("{"u8);
         int count = obj.GetPropertyCount();
-        if (count > 0)
+        if (count == 1)
+        {
+            // Nothing to sort or compare.
+            foreach (JsonProperty member in obj.EnumerateObject())
+            {
+#if NET9_0_OR_GREATER
+                ReadOnlySpan<byte> name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(member); // without quotes
+                if (!name.Contains((byte)'\\'))
+                {
+                    output.Write("\""u8);
+                    output.Write(name);
+                    output.Write("\""u8);
+                }
+                else
+#endif
+                {
+                    WriteString(output, member.Name);
+                }
+
+                output.Write(":"u8);
+                WriteElement(output, member.Value, depth + 1);
+            }
+        }
+        else if (count > 0)
         {
             var members = ArrayPool<KeyValuePair<string, JsonElement>>.Shared.Rent(count);
             try

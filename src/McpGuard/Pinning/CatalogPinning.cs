@@ -333,7 +333,7 @@ internal sealed class CatalogPinning
             names.Add((JsonNode?)JsonValue.Create(FilePinStore.PinKey(pin.Kind, pin.Name) + " " + pin.Sha256[..12] + " by " + pin.ApprovedBy));
         }
 
-        await _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.CatalogPinned, session) with
+        await _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.CatalogPinned, session, _evidence)
         {
             Reason = $"{newPins.Count} item(s) pinned.",
             Details = new JsonObject { ["pins"] = names },
@@ -343,7 +343,7 @@ internal sealed class CatalogPinning
     private ValueTask<bool> RecordDriftAsync(GuardSessionInfo session, CatalogItemDiff diff, DriftReaction reaction, string outcome, CatalogChangeDecision? decision = null)
     {
         JsonNode? diffJson = JsonSerializer.SerializeToNode(diff, PinningJsonContext.Default.CatalogItemDiff);
-        return _evidence.WriteAsync(_evidence.Create(GuardEvidenceKind.CatalogDrift, session) with
+        return _evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.CatalogDrift, session, _evidence)
         {
             ToolName = diff.ItemKind == CatalogItemKind.Tool ? diff.Name : null,
             ToolMetadataSha256 = diff.CurrentSha256,

@@ -261,7 +261,7 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
     {
         string target = tool is null ? server : server + "/" + tool;
         Diagnostics.Log.KillSwitch(Logger, target, enabled ? "enabled" : "disabled");
-        GuardEvidence evidence = Evidence.Create(GuardEvidenceKind.KillSwitchChanged, null) with
+        GuardEvidence evidence = new GuardEvidence(GuardEvidenceKind.KillSwitchChanged, null, Evidence)
         {
             ServerName = server,
             ToolName = tool,

@@ -53,7 +53,7 @@ internal sealed class StdioServerLauncher : IClientTransport
         {
             Log.ConnectionRefused(engine.Logger, ServerName, refusal.RuleId!);
             Log.SandboxUnavailable(engine.Logger, ServerName, refusal.Reason ?? string.Empty);
-            await engine.Evidence.WriteAsync(engine.Evidence.Create(GuardEvidenceKind.ConnectionRefused, session) with
+            await engine.Evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ConnectionRefused, session, engine.Evidence)
             {
                 Decision = GuardDecisionKind.Deny,
                 RuleId = refusal.RuleId,
@@ -72,7 +72,7 @@ internal sealed class StdioServerLauncher : IClientTransport
             Log.LaunchingWithoutSandbox(engine.Logger, ServerName, reason);
         }
 
-        bool recorded = await engine.Evidence.WriteAsync(engine.Evidence.Create(GuardEvidenceKind.ServerLaunched, session) with
+        bool recorded = await engine.Evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ServerLaunched, session, engine.Evidence)
         {
             Details = plan.ToEvidenceDetails(),
             NotVerified = plan.Sandboxed

@@ -63,7 +63,7 @@ public sealed class GuardedClientTransport : IClientTransport
                     : null;
         if (refusal is not null)
         {
-            await _engine.Evidence.WriteAsync(_engine.Evidence.Create(GuardEvidenceKind.ConnectionRefused, session) with
+            await _engine.Evidence.WriteAsync(new GuardEvidence(GuardEvidenceKind.ConnectionRefused, session, _engine.Evidence)
             {
                 Decision = GuardDecisionKind.Deny,
                 RuleId = refusal.RuleId,

@@ -133,7 +133,7 @@ internal sealed partial class GuardedTransport : ITransport
             ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null);
         if (refusal is not null)
         {
-            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.RequestDenied, _session) with
+            await RecordAsync(new GuardEvidence(GuardEvidenceKind.RequestDenied, _session, _engine.Evidence)
             {
                 RequestId = request.Id.ToString(),
                 Method = request.Method,
@@ -182,24 +182,21 @@ internal sealed partial class GuardedTransport : ITransport
         using Activity? activity = McpGuardTelemetry.ActivitySource.HasListeners()
             ? McpGuardTelemetry.ActivitySource.StartActivity("mcpguard.tool_call", ActivityKind.Internal)
             : null;
-        JsonObject? parameters = request.Params as JsonObject;
-        string toolName = parameters?["name"] is JsonValue nv && nv.GetValueKind() == JsonValueKind.String ? nv.GetValue<string>() : string.Empty;
-        JsonNode? argumentsNode = parameters?["arguments"];
-
+        string toolName = string.Empty;
         byte[] canonical;
         JsonElement arguments;
         GuardDecision? early = null;
         try
         {
-            canonical = JsonCanonicalizer.ToCanonicalBytes(argumentsNode ?? new JsonObject());
-            using JsonDocument document = JsonDocument.Parse(canonical);
-            arguments = document.RootElement.Clone();
+            canonical = ReadCallParams(request.Params, out toolName);
+            Utf8JsonReader reader = new(canonical);
+            arguments = JsonElement.ParseValue(ref reader); // its own copy: outlives the request, never disposed
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             canonical = "{}"u8.ToArray();
             arguments = default;
-            early = GuardDecision.Deny("The arguments could not be read as JSON.", "argument.malformed", "$");
+            early = GuardDecision.Deny("The call's name or arguments could not be read as JSON.", "argument.malformed", "$");
         }
 
         if (toolName.Length == 0)
@@ -256,7 +253,7 @@ internal sealed partial class GuardedTransport : ITransport
                 }
 
                 decision = approved.IsAllowed
-                    ? StillSameArguments(argumentsNode, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
+                    ? StillSameArguments(request, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
                     : approved;
             }
         }
@@ -264,7 +261,7 @@ internal sealed partial class GuardedTransport : ITransport
         // After approval the final verdict is Allow (approved) or Deny.
         bool allowed = decision.Kind != GuardDecisionKind.Deny;
         double elapsed = _engine.TimeProvider.GetElapsedTime(started).TotalMilliseconds;
-        GuardEvidence evidence = _engine.Evidence.Create(GuardEvidenceKind.ToolCallDecision, _session) with
+        GuardEvidence evidence = new GuardEvidence(GuardEvidenceKind.ToolCallDecision, _session, _engine.Evidence)
         {
             RequestId = context.RequestId,
             Method = RequestMethods.ToolsCall,
@@ -390,17 +387,34 @@ internal sealed partial class GuardedTransport : ITransport
         return array;
     }
 
-    private static bool StillSameArguments(JsonNode? argumentsNode, ToolCallContext context)
+    /// <summary>Whether the request about to be sent still carries the tool name and arguments that were approved (the
+    /// caller holds the request object and could have changed or replaced them meanwhile).</summary>
+    private static bool StillSameArguments(JsonRpcRequest request, ToolCallContext context)
     {
         try
         {
-            byte[] now = JsonCanonicalizer.ToCanonicalBytes(argumentsNode ?? new JsonObject());
-            return now.AsSpan().SequenceEqual(context.ArgumentsCanonical);
+            byte[] now = ReadCallParams(request.Params, out string toolName);
+            return string.Equals(toolName, context.ToolName, StringComparison.Ordinal) && now.AsSpan().SequenceEqual(context.ArgumentsCanonical);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Reads <c>params.name</c> (empty when absent or not a string) and the canonical (RFC 8785) bytes of
+    /// <c>params.arguments</c> (absent or <c>null</c> read as <c>{}</c>) of a <c>tools/call</c> request.
+    /// </summary>
+    /// <remarks>The SDK's client has read <c>params</c> as a node before the transport sees it, but leaves
+    /// <c>arguments</c> backed by its serialized bytes: the canonicalizer writes it from them and leaves it unread.</remarks>
+    /// <exception cref="JsonException">Arguments the canonicalizer refuses (<paramref name="toolName"/> is set first).</exception>
+    /// <exception cref="ArgumentException"><c>params</c> repeats a member (thrown when the node is built).</exception>
+    private static byte[] ReadCallParams(JsonNode? parameters, out string toolName)
+    {
+        JsonObject? p = parameters as JsonObject;
+        toolName = p?["name"] is JsonValue nv && nv.GetValueKind() == JsonValueKind.String ? nv.GetValue<string>() : string.Empty;
+        return JsonCanonicalizer.ToCanonicalBytes(p?["arguments"] ?? new JsonObject());
     }
 
     private static JsonObject BlockedResult() => new()
@@ -486,7 +500,7 @@ internal sealed partial class GuardedTransport : ITransport
             }
         }
 
-        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ConnectionClosed, _session) with
+        await RecordAsync(new GuardEvidence(GuardEvidenceKind.ConnectionClosed, _session, _engine.Evidence)
         {
             Reason = failure is null ? "The transport closed." : $"The transport failed with {failure.GetType().Name}.",
         }).ConfigureAwait(false);
@@ -598,7 +612,7 @@ internal sealed partial class GuardedTransport : ITransport
         }
 
         _verified = true;
-        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ServerConnected, _session) with
+        await RecordAsync(new GuardEvidence(GuardEvidenceKind.ServerConnected, _session, _engine.Evidence)
         {
             Method = pending.Method,
             Decision = GuardDecisionKind.Allow,
@@ -612,7 +626,7 @@ internal sealed partial class GuardedTransport : ITransport
         _refusal = refusal;
         _verified = false;
         Log.ConnectionRefused(_engine.Logger, _session.ServerName, refusal.RuleId!);
-        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ConnectionRefused, _session) with
+        await RecordAsync(new GuardEvidence(GuardEvidenceKind.ConnectionRefused, _session, _engine.Evidence)
         {
             Decision = GuardDecisionKind.Deny,
             RuleId = refusal.RuleId,
@@ -640,7 +654,7 @@ internal sealed partial class GuardedTransport : ITransport
         if (resultNode is not JsonObject result || result["tools"] is not JsonArray tools)
         {
             GuardDecision malformed = GuardDecision.Deny("The tools/list result is not an object with a 'tools' array.", "catalog.malformed");
-            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListRejected, _session, _engine.Evidence)
             {
                 Method = RequestMethods.ToolsList,
                 Decision = GuardDecisionKind.Deny,
@@ -656,7 +670,7 @@ internal sealed partial class GuardedTransport : ITransport
             GuardDecision tooMany = GuardDecision.Deny(
                 string.Create(CultureInfo.InvariantCulture, $"The server advertised {tools.Count + existing} tools; the limit is {_engine.Options.MaxToolsPerServer}."),
                 "catalog.too-many-tools");
-            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListRejected, _session, _engine.Evidence)
             {
                 Method = RequestMethods.ToolsList,
                 Decision = GuardDecisionKind.Deny,
@@ -779,7 +793,7 @@ internal sealed partial class GuardedTransport : ITransport
             }
         }
 
-        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListed, _session) with
+        await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListed, _session, _engine.Evidence)
         {
             Method = RequestMethods.ToolsList,
             Details = new JsonObject
@@ -821,7 +835,7 @@ internal sealed partial class GuardedTransport : ITransport
 
         if (response.Result is not JsonObject result || result[arrayName] is not JsonArray items || items.Count > _engine.Options.MaxToolsPerServer)
         {
-            await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolsListRejected, _session) with
+            await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListRejected, _session, _engine.Evidence)
             {
                 Method = kind == CatalogItemKind.Prompt ? RequestMethods.PromptsList : RequestMethods.ResourcesTemplatesList,
                 Decision = GuardDecisionKind.Deny,
@@ -886,10 +900,13 @@ internal sealed partial class GuardedTransport : ITransport
 
             // The digest of the bytes the result was parsed from is deferred to the first sink that reads it (see
             // OutcomeEvidence); a result without such bytes is serialized and hashed now, before anything can change it.
-            // Both happen before isError is read: reading a member builds the node and lets go of its bytes.
+            // isError is read from those bytes too, so the node stays unread for the SDK (reading a member builds it and
+            // lets go of its bytes); a result without them is read through the node API.
             JsonElement raw = default;
             (string Sha256, long Size)? eager = result is not null && Json.JsonRawBytes.TryGetElement(result, out raw) ? null : _resultHasher.Hash(result);
-            bool isError = result is JsonObject r && r["isError"] is JsonValue e && e.GetValueKind() == JsonValueKind.True;
+            bool isError = eager is null
+                ? raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("isError"u8, out JsonElement e) && e.ValueKind == JsonValueKind.True
+                : result is JsonObject r && r["isError"] is JsonValue v && v.GetValueKind() == JsonValueKind.True;
             string status = isError ? "tool-error" : "result";
             outcome = eager is { } hashed ? new OutcomeEvidence(status, ms, hashed.Sha256, hashed.Size, null) : new OutcomeEvidence(status, ms, raw);
         }
@@ -925,7 +942,7 @@ internal sealed partial class GuardedTransport : ITransport
     private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)
     {
         ToolCallContext? call = pending.Call;
-        return RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ToolCallOutcome, _session) with
+        return RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolCallOutcome, _session, _engine.Evidence)
         {
             RequestId = call?.RequestId,
             Method = pending.Method,
@@ -947,7 +964,7 @@ internal sealed partial class GuardedTransport : ITransport
         }
 
         Log.ProtocolViolation(_engine.Logger, _session.ServerName, ruleId);
-        await RecordAsync(_engine.Evidence.Create(GuardEvidenceKind.ProtocolViolation, _session) with
+        await RecordAsync(new GuardEvidence(GuardEvidenceKind.ProtocolViolation, _session, _engine.Evidence)
         {
             RequestId = requestId,
             RuleId = ruleId,

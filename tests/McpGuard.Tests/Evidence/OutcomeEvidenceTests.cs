@@ -98,4 +98,51 @@ public sealed class ArgumentEvidenceTests
         Assert.Equal((call.ArgumentsSha256, call.ArgumentsSize, (JsonNode?)null, (JsonNode?)null), (sha, size, shape, raw));
         Assert.Null(new ArgumentEvidence(null!, 0, null, null).Sha256); // as the positional record allowed
     }
+
+    [Fact]
+    public void DeferredShape_IsTheShapeOfTheArguments_WithRedaction()
+    {
+        ToolCallContext call = Call("""{"b":[1,true],"token-abc":"s3cret","a":{"c":"xyz"}}""");
+        Func<string, bool> redact = name => name.StartsWith("token", StringComparison.Ordinal);
+
+        ArgumentEvidence evidence = ArgumentEvidence.Deferred(call, redact, null);
+
+        string expected = McpGuard.Evidence.EvidenceRecorder.Shape(call.Arguments, 0, redact)!.ToJsonString();
+        Assert.Equal(expected, evidence.Shape!.ToJsonString());
+        Assert.DoesNotContain("token-abc", expected, StringComparison.Ordinal);
+        Assert.Same(evidence.Shape, evidence.Shape); // built once
+    }
+
+    [Fact]
+    public void DeferredShape_WithCopy_SharesTheNode_AndStaysEqual()
+    {
+        ToolCallContext call = Call("""{"path":"/tmp/x"}""");
+        ArgumentEvidence evidence = ArgumentEvidence.Deferred(call, null, null);
+
+        ArgumentEvidence copy = evidence with { Size = evidence.Size };
+
+        Assert.Same(evidence.Shape, copy.Shape);
+        Assert.Equal(evidence, copy);
+        Assert.Null((evidence with { Shape = null }).Shape); // a replaced shape is not built again
+    }
+
+    [Fact]
+    public async Task DeferredShape_ConcurrentFirstReads_SeeOneNodeAsync()
+    {
+        for (int round = 0; round < 50; round++)
+        {
+            ArgumentEvidence evidence = ArgumentEvidence.Deferred(Call("""{"a":"x","b":[1,2,3]}"""), null, null);
+            using var start = new ManualResetEventSlim();
+            Task<JsonNode?>[] readers = [.. Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            {
+                start.Wait();
+                return evidence.Shape;
+            }))];
+            start.Set();
+            JsonNode?[] seen = await Task.WhenAll(readers);
+
+            Assert.All(seen, node => Assert.Same(seen[0], node));
+            Assert.Same(seen[0], evidence.Shape);
+        }
+    }
 }

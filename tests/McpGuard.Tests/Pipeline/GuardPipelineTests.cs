@@ -32,8 +32,9 @@ public sealed class GuardPipelineTests
 {
     private static readonly ToolCallContext s_call = TestCalls.Call(TestCalls.Session(TestCalls.Options()), "tool", "{}");
 
-    /// <summary>A stub stage: the pipeline's own inputs, not a stand-in for a real dependency.</summary>
-    private sealed class StubStage(StubBehavior behavior, int index) : GuardStage
+    /// <summary>A stub stage: the pipeline's own inputs, not a stand-in for a real dependency. With
+    /// <paramref name="asynchronous"/> it yields before answering, so its task is not complete when returned.</summary>
+    private sealed class StubStage(StubBehavior behavior, int index, bool asynchronous = false) : GuardStage
     {
         public int Calls { get; private set; }
 
@@ -42,6 +43,17 @@ public sealed class GuardPipelineTests
         public override ValueTask<GuardDecision> EvaluateCallAsync(ToolCallContext context, CancellationToken cancellationToken)
         {
             Calls++;
+            return asynchronous ? LaterAsync() : Now();
+        }
+
+        private async ValueTask<GuardDecision> LaterAsync()
+        {
+            await Task.Yield();
+            return await Now();
+        }
+
+        private ValueTask<GuardDecision> Now()
+        {
             return behavior switch
             {
                 StubBehavior.Allow => new(GuardDecision.Allow),
@@ -78,6 +90,23 @@ public sealed class GuardPipelineTests
 
         return (result.Decision.Kind == expected).Label($"kind {result.Decision.Kind}, expected {expected}")
             .And((result.Decision.RuleId == expectedRule).Label($"rule {result.Decision.RuleId}, expected {expectedRule}"));
+    }
+
+    [Property(MaxTest = 300, Arbitrary = [typeof(PipelineGenerators)])]
+    public Property EvaluateCallAsync_SomeStagesAsynchronous_SameResultAndCallsAsAllSynchronous(StubBehavior[] behaviors, int seed)
+    {
+        // The pipeline runs synchronous stages without a state machine and continues asynchronously from the first
+        // stage whose task is pending: the decision, the approval reasons and which stages ran must not depend on where.
+        var random = new Random(seed);
+        bool[] asynchronous = [.. behaviors.Select(_ => random.Next(2) == 0)];
+        StubStage[] sync = [.. behaviors.Select((b, i) => new StubStage(b, i))];
+        StubStage[] mixed = [.. behaviors.Select((b, i) => new StubStage(b, i, asynchronous[i]))];
+        PipelineResult expected = Run(sync).AsTask().GetAwaiter().GetResult();
+        PipelineResult actual = Run(mixed).AsTask().GetAwaiter().GetResult();
+
+        return (actual.Decision.Kind == expected.Decision.Kind && actual.Decision.RuleId == expected.Decision.RuleId).Label($"{actual.Decision.RuleId} vs {expected.Decision.RuleId}")
+            .And((actual.ApprovalReasons ?? []).Select(d => d.RuleId).SequenceEqual((expected.ApprovalReasons ?? []).Select(d => d.RuleId)).Label("approval reasons"))
+            .And(sync.Select(s => s.Calls).SequenceEqual(mixed.Select(s => s.Calls)).Label("stages run"));
     }
 
     [Property(MaxTest = 300, Arbitrary = [typeof(PipelineGenerators)])]

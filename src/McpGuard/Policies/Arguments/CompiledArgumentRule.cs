@@ -18,6 +18,7 @@ internal sealed class CompiledArgumentRule
     private readonly string[] _hosts;
     private readonly Regex? _pattern;
     private readonly HashSet<string> _allowedValues;
+    private readonly Func<JsonElement, string, GuardDecision?> _check;
 
     public CompiledArgumentRule(ArgumentRule rule)
     {
@@ -35,6 +36,7 @@ internal sealed class CompiledArgumentRule
         }
 
         _allowedValues = new HashSet<string>(rule.AllowedValues, StringComparer.Ordinal);
+        _check = Check;
     }
 
     public string Path => _selector.Text;
@@ -45,7 +47,7 @@ internal sealed class CompiledArgumentRule
         {
             if (!_rule.Required)
             {
-                return _selector.Select(arguments, Check);
+                return _selector.Select(arguments, _check);
             }
 
             bool any = false;

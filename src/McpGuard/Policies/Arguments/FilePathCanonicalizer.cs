@@ -31,6 +31,19 @@ internal static class FilePathCanonicalizer
     /// <summary>Both resolutions of an absolute path: physical (OS semantics) and lexical (Node semantics).</summary>
     public static (string Physical, string Lexical) Canonicalize(string absolutePath)
     {
+        // Already canonical in form and no link on the way: both resolutions are the path itself (same strings the
+        // general walk below would build, without building them).
+        if (IsSimpleAbsolute(absolutePath) && UnixLink.TryWalkWithoutLinks(absolutePath))
+        {
+            return (absolutePath, absolutePath);
+        }
+
+        return CanonicalizeByWalk(absolutePath);
+    }
+
+    /// <summary><see cref="Canonicalize"/> without the shortcut for simple paths.</summary>
+    internal static (string Physical, string Lexical) CanonicalizeByWalk(string absolutePath)
+    {
         string physical = ResolvePhysical(absolutePath);
         string full = Path.GetFullPath(absolutePath);
 
@@ -116,6 +129,43 @@ internal static class FilePathCanonicalizer
         }
 
         return Join(root, resolved, null);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a Unix absolute path already in canonical form: starts with <c>/</c>, no empty,
+    /// <c>.</c> or <c>..</c> component, no trailing separator, no NUL, and not the root alone.
+    /// </summary>
+    internal static bool IsSimpleAbsolute(string path)
+    {
+        if (OperatingSystem.IsWindows() || path.Length < 2 || path[0] != '/' || path[^1] == '/')
+        {
+            return false;
+        }
+
+        int componentStart = 1;
+        for (int i = 1; i <= path.Length; i++)
+        {
+            char c = i < path.Length ? path[i] : '/';
+            if (c == '\0')
+            {
+                return false;
+            }
+
+            if (c != '/')
+            {
+                continue;
+            }
+
+            int length = i - componentStart;
+            if (length == 0 || (path[componentStart] == '.' && (length == 1 || (length == 2 && path[componentStart + 1] == '.'))))
+            {
+                return false;
+            }
+
+            componentStart = i + 1;
+        }
+
+        return true;
     }
 
     /// <summary>Whether <paramref name="path"/> equals <paramref name="root"/> or lies beneath it (both canonical).</summary>

@@ -12,10 +12,20 @@ internal sealed class JsonPathSelector
 
     private readonly Segment[] _segments;
 
+    // _memberPaths[d]: the normalized path after the first d segments while they are all member names (fixed for
+    // every input, so built once); null from the first index or wildcard segment on.
+    private readonly string?[] _memberPaths;
+
     private JsonPathSelector(string text, Segment[] segments)
     {
         Text = text;
         _segments = segments;
+        _memberPaths = new string?[segments.Length + 1];
+        _memberPaths[0] = "$";
+        for (int i = 0; i < segments.Length && segments[i].Kind == SegmentKind.Member; i++)
+        {
+            _memberPaths[i + 1] = AppendMember(_memberPaths[i]!, segments[i].Name!);
+        }
     }
 
     public string Text { get; }
@@ -120,7 +130,8 @@ internal sealed class JsonPathSelector
             case SegmentKind.Member when current.ValueKind == JsonValueKind.Object:
                 if (current.TryGetProperty(segment.Name!, out JsonElement child))
                 {
-                    return Walk(child, depth + 1, AppendMember(path, segment.Name!), visit, ref budget);
+                    string childPath = _memberPaths[depth + 1] is { } fixedPath && ReferenceEquals(path, _memberPaths[depth]) ? fixedPath : AppendMember(path, segment.Name!);
+                    return Walk(child, depth + 1, childPath, visit, ref budget);
                 }
 
                 break;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -24,6 +25,7 @@ internal static unsafe partial class UnixLink
 
     /// <summary>Probes <paramref name="path"/> without following a final link.</summary>
     /// <returns><see langword="false"/> when the probe could not decide (use the portable path).</returns>
+    [SkipLocalsInit]
     public static bool TryProbe(string path, out bool exists, out string? linkTarget)
     {
         exists = true;
@@ -69,6 +71,78 @@ internal static unsafe partial class UnixLink
         }
     }
 
+    /// <summary>
+    /// Walks an absolute path in its simple form (see <see cref="FilePathCanonicalizer.IsSimpleAbsolute"/>) with one
+    /// <c>readlink(2)</c> per component on a single UTF-8 copy of the path, and answers whether no component up to the
+    /// first missing one is a symbolic link: then the path is already its own canonical form.
+    /// </summary>
+    /// <returns><see langword="true"/> when no component is a link (the walk stops at the first missing component, below
+    /// which nothing exists); <see langword="false"/> when a component is a link or the probe could not decide (take the
+    /// general walk).</returns>
+    [SkipLocalsInit]
+    public static bool TryWalkWithoutLinks(string absolutePath)
+    {
+        if (!s_supported || s_unavailable)
+        {
+            return false;
+        }
+
+        const int MaxPathBytes = 1024; // longer paths take the general walk
+        if (absolutePath.Length > MaxPathBytes / 3)
+        {
+            return false;
+        }
+
+        byte* path = stackalloc byte[MaxPathBytes + 1];
+        int length = Encoding.UTF8.GetBytes(absolutePath, new Span<byte>(path, MaxPathBytes));
+        path[length] = 0;
+        byte target;
+        try
+        {
+            // Component ends: every separator after the first byte, then the end of the path.
+            for (int end = 1; end <= length; end++)
+            {
+                if (end < length && path[end] != (byte)'/')
+                {
+                    continue;
+                }
+
+                path[end] = 0;
+                nint result = ReadLink(path, &target, 1);
+                if (end < length)
+                {
+                    path[end] = (byte)'/';
+                }
+
+                if (result >= 0)
+                {
+                    return false; // a link: the general walk follows it
+                }
+
+                switch (Marshal.GetLastPInvokeError())
+                {
+                    case EINVAL:
+                        continue; // exists, not a link
+                    case ENOENT:
+                    case ENOTDIR:
+                        return true; // missing: nothing below it exists, so nothing below it is a link
+                    default:
+                        return false;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            s_unavailable = true;
+            return false;
+        }
+
+        return true;
+    }
+
     [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint ReadLink(string path, byte* buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true)]
+    private static partial nint ReadLink(byte* path, byte* buffer, nint size);
 }
