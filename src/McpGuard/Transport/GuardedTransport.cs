@@ -253,7 +253,7 @@ internal sealed partial class GuardedTransport : ITransport
                 }
 
                 decision = approved.IsAllowed
-                    ? StillSameArguments(request, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The arguments changed after approval.", "approval.request-altered")
+                    ? StillSameRequest(request, context) ? result.ApprovalReasons![0] : GuardDecision.Deny("The tool name or arguments changed after approval.", "approval.request-altered")
                     : approved;
             }
         }
@@ -389,7 +389,7 @@ internal sealed partial class GuardedTransport : ITransport
 
     /// <summary>Whether the request about to be sent still carries the tool name and arguments that were approved (the
     /// caller holds the request object and could have changed or replaced them meanwhile).</summary>
-    private static bool StillSameArguments(JsonRpcRequest request, ToolCallContext context)
+    private static bool StillSameRequest(JsonRpcRequest request, ToolCallContext context)
     {
         try
         {
