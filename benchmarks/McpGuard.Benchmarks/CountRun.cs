@@ -27,6 +27,8 @@ internal static class CountRun
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         long jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         long items0 = ThreadPool.CompletedWorkItemCount;
+        long faults0 = MinorFaults();
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         var wall = Stopwatch.StartNew();
         for (int i = 0; i < n; i++)
         {
@@ -39,7 +41,24 @@ internal static class CountRun
         double bytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - bytes0) / n;
         long jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
         double items = (double)(ThreadPool.CompletedWorkItemCount - items0) / n;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2}"));
+        double faults = (double)(MinorFaults() - faults0) / n;
+        string gcs = string.Create(CultureInfo.InvariantCulture, $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs}"));
         return 0;
+    }
+
+    /// <summary>Minor page faults of the process so far (<c>/proc/self/stat</c> field 10), or 0 where there is no procfs.</summary>
+    private static long MinorFaults()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[7], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 }

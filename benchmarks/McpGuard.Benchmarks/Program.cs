@@ -16,6 +16,13 @@ if (args.Length > 0 && args[0] == "--prefilter")
     return PrefilterStats.Run(args[1..]);
 }
 
+// --pairs <baseline> <candidate> <pairs> <calls> [resultChars]: the ratio across fresh processes, pair by pair (see PairRun).
+if (args.Length >= 5 && args[0] == "--pairs")
+{
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    return await PairRun.RunAsync(Console.Out, Enum.Parse<McpGuard.Benchmarks.Infrastructure.ClientMode>(args[1], ignoreCase: true), Enum.Parse<McpGuard.Benchmarks.Infrastructure.ClientMode>(args[2], ignoreCase: true), int.Parse(args[3], inv), int.Parse(args[4], inv), args.Length > 5 ? int.Parse(args[5], inv) : McpGuard.Benchmarks.Infrastructure.Scenario.ResultChars);
+}
+
 int countAt = Array.IndexOf(args, "--count");
 if (countAt >= 0 && countAt + 2 < args.Length)
 {

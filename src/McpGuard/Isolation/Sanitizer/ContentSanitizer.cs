@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Net;
 using System.Text;
 
 namespace McpGuard;
@@ -638,11 +639,12 @@ public sealed partial class ContentSanitizer
 
         ReadOnlySpan<char> name = s.AsSpan(nameStart, nameLength);
         ReadOnlySpan<char> attributes = s.AsSpan(nameStart + nameLength, tagEnd - 1 - nameStart - nameLength);
-        if (_options.NeutralizeExfiltrationLinks && name.Equals("img", StringComparison.OrdinalIgnoreCase)
-            && AttributeValue(attributes, "src") is { } src && CheckUrl(src, image: true) is { } imgHost)
+        if (_options.NeutralizeExfiltrationLinks && CheckTagUrls(name, attributes) is ({ } tagHost, bool fetched))
         {
-            replacement = "\u27E6image removed: " + imgHost + "\u27E7";
-            findings.Add("link.exfiltration-image", i, end - i, s.AsSpan(i, end - i), imgHost);
+            bool image = name.Equals("img", StringComparison.OrdinalIgnoreCase) || name.Equals("image", StringComparison.OrdinalIgnoreCase);
+            replacement = tagHost.Length == 0 ? "\u27E6link removed\u27E7"
+                : "\u27E6" + (fetched ? image ? "image" : "resource" : "link") + " removed: " + tagHost + "\u27E7";
+            findings.Add(tagHost.Length == 0 ? "link.script-url" : fetched ? "link.exfiltration-image" : "link.exfiltration-link", i, end - i, s.AsSpan(i, end - i), tagHost.Length == 0 ? null : tagHost);
             return true;
         }
 
@@ -662,6 +664,143 @@ public sealed partial class ContentSanitizer
         replacement = HiddenContentPlaceholder;
         findings.AddHidden("markup.hidden-element", i, end - i, s.AsSpan(i, end - i), s.AsSpan(contentStart, contentEnd - contentStart).Trim());
         return true;
+    }
+
+    /// <summary>
+    /// The first URL in a start tag's attributes that is an exfiltration channel, judged as a browser would use it.
+    /// A resource the renderer fetches while the text is shown, with no click (<c>src</c>, <c>srcset</c>,
+    /// <c>poster</c>, <c>background</c>, <c>lowsrc</c>, <c>dynsrc</c> and <c>data</c> on any element; <c>href</c> and
+    /// <c>xlink:href</c> of <c>link</c>, SVG <c>image</c>, <c>use</c> and <c>feImage</c>; every <c>url(...)</c> in a
+    /// <c>style</c> attribute), is judged like a markdown image: any host not on the allowlist. A navigation that needs
+    /// a click (<c>href</c> and <c>xlink:href</c> of other elements such as <c>a</c> and <c>area</c>, <c>action</c>,
+    /// <c>formaction</c>, <c>ping</c>) is judged like a markdown link: only when the URL carries data. Values are
+    /// resolved as the HTML and URL parsers do first (character references decoded, tabs and newlines dropped); a
+    /// reference .NET cannot decode leaves the URL's shape untrusted, so it is judged on its host alone (fail closed).
+    /// </summary>
+    /// <returns>The host (empty for a script URL) and whether it is fetched without a click; (<see langword="null"/>, false) when every URL is fine.</returns>
+    private (string? Host, bool Fetched) CheckTagUrls(ReadOnlySpan<char> name, ReadOnlySpan<char> attributes)
+    {
+        bool fetchingHref = name.Equals("link", StringComparison.OrdinalIgnoreCase) || name.Equals("image", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("use", StringComparison.OrdinalIgnoreCase) || name.Equals("feimage", StringComparison.OrdinalIgnoreCase);
+        foreach ((int start, int length, int valueStart, int valueLength) in EnumerateAttributes(attributes))
+        {
+            if (valueStart < 0)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<char> attribute = attributes.Slice(start, length);
+            ReadOnlySpan<char> raw = attributes.Slice(valueStart, valueLength);
+            bool href = attribute.Equals("href", StringComparison.OrdinalIgnoreCase) || attribute.Equals("xlink:href", StringComparison.OrdinalIgnoreCase);
+            if (attribute.Equals("srcset", StringComparison.OrdinalIgnoreCase))
+            {
+                // Image candidates: "url [descriptor]" separated by commas; a URL with a comma splits, and each piece is still judged on its host.
+                for (ReadOnlySpan<char> rest = raw; !rest.IsEmpty;)
+                {
+                    ReadOnlySpan<char> c = NextPart(ref rest, ',').TrimStart();
+                    int space = c.IndexOfAny(' ', '\t', '\n');
+                    if (CheckAttributeUrl(space < 0 ? c : c[..space], fetched: true) is { } host)
+                    {
+                        return (host, true);
+                    }
+                }
+            }
+            else if (attribute.Equals("style", StringComparison.OrdinalIgnoreCase))
+            {
+                if (StyleUrls(raw) is { } host)
+                {
+                    return (host, true);
+                }
+            }
+            else if ((href && fetchingHref) || IsFetchAttribute(attribute))
+            {
+                if (CheckAttributeUrl(raw, fetched: true) is { } host)
+                {
+                    return (host, true);
+                }
+            }
+            else if (href || attribute.Equals("action", StringComparison.OrdinalIgnoreCase) || attribute.Equals("formaction", StringComparison.OrdinalIgnoreCase)
+                || attribute.Equals("ping", StringComparison.OrdinalIgnoreCase))
+            {
+                if (CheckAttributeUrl(raw, fetched: false) is { } host)
+                {
+                    return (host, false);
+                }
+
+                if (attribute.Equals("ping", StringComparison.OrdinalIgnoreCase))
+                {
+                    for (ReadOnlySpan<char> rest = raw.Trim(); !rest.IsEmpty;) // a space-separated list of URLs
+                    {
+                        if (CheckAttributeUrl(NextPart(ref rest, ' '), fetched: false) is { } pinged)
+                        {
+                            return (pinged, false);
+                        }
+                    }
+                }
+            }
+        }
+
+        return (null, false);
+    }
+
+    /// <summary>The text up to the next <paramref name="separator"/> (or the end); <paramref name="rest"/> moves past it.</summary>
+    private static ReadOnlySpan<char> NextPart(ref ReadOnlySpan<char> rest, char separator)
+    {
+        int at = rest.IndexOf(separator);
+        ReadOnlySpan<char> part = at < 0 ? rest : rest[..at];
+        rest = at < 0 ? default : rest[(at + 1)..];
+        return part;
+    }
+
+    private static bool IsFetchAttribute(ReadOnlySpan<char> attribute) =>
+        attribute.Equals("src", StringComparison.OrdinalIgnoreCase) || attribute.Equals("poster", StringComparison.OrdinalIgnoreCase)
+        || attribute.Equals("background", StringComparison.OrdinalIgnoreCase) || attribute.Equals("lowsrc", StringComparison.OrdinalIgnoreCase)
+        || attribute.Equals("dynsrc", StringComparison.OrdinalIgnoreCase) || attribute.Equals("data", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every <c>url(...)</c> in a <c>style</c> attribute (quoted or not), judged as a fetched resource; the first offending host.</summary>
+    private string? StyleUrls(ReadOnlySpan<char> raw)
+    {
+        string style = raw.Contains('&') ? WebUtility.HtmlDecode(raw.ToString()) : raw.ToString();
+        int at = 0;
+        while ((at = style.IndexOf("url(", at, StringComparison.OrdinalIgnoreCase)) >= 0)
+        {
+            int from = at + 4;
+            int close = style.IndexOf(')', from);
+            ReadOnlySpan<char> inner = style.AsSpan(from, (close < 0 ? style.Length : close) - from).Trim().Trim("\"'");
+            if (CheckAttributeUrl(inner, fetched: true) is { } host)
+            {
+                return host;
+            }
+
+            at = from;
+        }
+
+        return null;
+    }
+
+    /// <summary>One attribute URL as the browser resolves it (references decoded, ASCII tab and newline removed, WHATWG URL §4.4).</summary>
+    private string? CheckAttributeUrl(ReadOnlySpan<char> raw, bool fetched)
+    {
+        raw = raw.Trim();
+        if (raw.IsEmpty)
+        {
+            return null;
+        }
+
+        string url = raw.ToString();
+        bool undecodable = false;
+        if (url.Contains('&', StringComparison.Ordinal))
+        {
+            url = WebUtility.HtmlDecode(url);
+            undecodable = HasEntityReference(url);
+        }
+
+        if (url.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0)
+        {
+            url = url.Replace("\t", string.Empty, StringComparison.Ordinal).Replace("\n", string.Empty, StringComparison.Ordinal).Replace("\r", string.Empty, StringComparison.Ordinal);
+        }
+
+        return CheckUrl(url, fetched || undecodable);
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public sealed class SanitizerOptions
     /// <value>Default: <see langword="true"/>.</value>
     public bool RemoveHiddenMarkup { get; set; } = true;
 
-    /// <summary>Whether exfiltration channels are neutralized: markdown images and HTML <c>img</c> tags pointing to a host not in <see cref="AllowedLinkHosts"/>, and markdown links to such a host whose URL carries data (query, fragment, credentials, long encoded path segments). The URL is replaced by a visible placeholder naming the host.</summary>
+    /// <summary>Whether exfiltration channels are neutralized: markdown images and HTML resources a renderer fetches without a click (<c>src</c>, <c>srcset</c>, <c>poster</c>, <c>background</c>, <c>data</c>, <c>href</c> of <c>link</c> and SVG <c>image</c>/<c>use</c>, <c>url(...)</c> in <c>style</c>) pointing to a host not in <see cref="AllowedLinkHosts"/>; markdown links and HTML navigations (<c>href</c> of <c>a</c> and <c>area</c>, <c>action</c>, <c>formaction</c>, <c>ping</c>) to such a host whose URL carries data (query, fragment, credentials, long encoded path segments). The URL (for HTML, the whole start tag) is replaced by a visible placeholder naming the host. Bare URLs in plain text are left as they are: the reader sees the whole URL.</summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool NeutralizeExfiltrationLinks { get; set; } = true;
 
