@@ -5,7 +5,7 @@ using McpGuard.Benchmarks.Infrastructure;
 namespace McpGuard.Benchmarks;
 
 /// <summary>
-/// <c>--count &lt;mode&gt; &lt;n&gt;</c>: one client, a fixed warm-up (3,000 calls), then <c>n</c> calls; prints process CPU
+/// <c>--count &lt;mode&gt; &lt;n&gt;</c>: one client, a warm-up (3,000 calls and at least 5 s), then <c>n</c> calls; prints process CPU
 /// time and allocated bytes per measured call. Wall-clock numbers on a shared machine drift with the load; allocations do
 /// not, and CPU time much less. Where hardware counters exist, <c>perf stat -e instructions:u</c> over two runs with
 /// different <c>n</c>, divided by the difference in calls, gives instructions per call (set
@@ -16,7 +16,10 @@ internal static class CountRun
     public static async Task<int> RunAsync(TextWriter output, ClientMode mode, int n, int resultChars = Scenario.ResultChars)
     {
         await using RoundTripHarness harness = await RoundTripHarness.StartAsync(mode, resultChars);
-        for (int i = 0; i < 3000; i++)
+        // Warm-up: 3,000 calls and at least 5 s, so tiered compilation has finished before the measured calls
+        // (with 4 KB results 3,000 calls take half a second, and thousands of methods were still being compiled after it).
+        var warmup = Stopwatch.StartNew();
+        for (int i = 0; i < 3000 || warmup.Elapsed < TimeSpan.FromSeconds(5); i++)
         {
             await harness.CallAsync();
         }

@@ -50,13 +50,8 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             failures.Add("McpGuard:Isolation:DatamarkToken is empty or contains whitespace; set a visible marker such as \u02C6.");
         }
 
-        foreach ((string level, ContentIsolationPolicy policy) in new[] { ("Untrusted", o.Isolation.Untrusted), ("Trusted", o.Isolation.Trusted) })
-        {
-            if (policy.Threshold is < 0.01 or > 1 || double.IsNaN(policy.Threshold))
-            {
-                failures.Add($"McpGuard:Isolation:{level}:Threshold is {policy.Threshold}; set it between 0.01 and 1.");
-            }
-        }
+        ValidateThreshold(failures, "McpGuard:Isolation:Untrusted", o.Isolation.Untrusted);
+        ValidateThreshold(failures, "McpGuard:Isolation:Trusted", o.Isolation.Trusted);
 
         Flow.FlowPolicy.Validate(o.Flow, failures);
         foreach ((string serverName, GuardServerOptions server) in o.Servers)
@@ -81,10 +76,12 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
             server.Stdio?.Validate($"{prefix}:Stdio", failures);
 
             ValidateSanitizer(failures, prefix + ":Isolation:Sanitizer", server.Isolation?.Sanitizer);
+            ValidateThreshold(failures, prefix + ":Isolation", server.Isolation);
             foreach ((string toolName, GuardToolOptions tool) in server.Tools)
             {
                 string toolPrefix = $"{prefix}:Tools:{toolName}";
                 ValidateSanitizer(failures, toolPrefix + ":Isolation:Sanitizer", tool.Isolation?.Sanitizer);
+                ValidateThreshold(failures, toolPrefix + ":Isolation", tool.Isolation);
                 if (tool.MaxArgumentBytes is < 1)
                 {
                     failures.Add($"{toolPrefix}:MaxArgumentBytes must be at least 1.");
@@ -98,6 +95,18 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
         }
 
         return failures;
+    }
+
+    /// <summary>
+    /// A detection threshold outside [0.01, 1] or NaN would fail open without a word: above 1 (or NaN, which every
+    /// comparison fails) nothing is ever flagged. Checked on the trust levels and on every server and tool override.
+    /// </summary>
+    private static void ValidateThreshold(List<string> failures, string prefix, ContentIsolationPolicy? policy)
+    {
+        if (policy is not null && (policy.Threshold is < 0.01 or > 1 || double.IsNaN(policy.Threshold)))
+        {
+            failures.Add($"{prefix}:Threshold is {policy.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}; set it between 0.01 and 1.");
+        }
     }
 
     private static void ValidateSanitizer(List<string> failures, string prefix, SanitizerOptions? sanitizer)

@@ -72,6 +72,33 @@ public sealed class McpGuardOptionsValidatorTests
         Assert.Equal(["McpGuard:Servers:srv:Tools:t:MaxArgumentBytes must be at least 1."], Failures(o));
     }
 
+    [Theory]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(1.5, "1.5")]
+    [InlineData(0.0, "0")]
+    public void Validate_OverrideThresholdOutOfRange_MessageNamesServerAndToolSetting(double threshold, string shown)
+    {
+        // Above 1 or NaN nothing is ever flagged: an override like that would switch detection off without a word.
+        McpGuardOptions o = TestCalls.Options(s =>
+        {
+            s.Isolation = new ContentIsolationPolicy { Threshold = threshold };
+            s.Tools["t"] = new GuardToolOptions { Isolation = new ContentIsolationPolicy { Threshold = threshold } };
+        });
+
+        Assert.Equal(
+            [$"McpGuard:Servers:srv:Isolation:Threshold is {shown}; set it between 0.01 and 1.", $"McpGuard:Servers:srv:Tools:t:Isolation:Threshold is {shown}; set it between 0.01 and 1."],
+            Failures(o));
+    }
+
+    [Fact]
+    public void Validate_TrustLevelThresholdAboveOne_MessageNamesLevel()
+    {
+        var o = new McpGuardOptions();
+        o.Isolation.Trusted.Threshold = 2;
+
+        Assert.Equal(["McpGuard:Isolation:Trusted:Threshold is 2; set it between 0.01 and 1."], Failures(o));
+    }
+
     [Fact]
     public void Validate_InvalidRulePath_MessageNamesSettingAndSyntax()
     {
