@@ -7,7 +7,8 @@ namespace McpGuard.Tests.Policies.Arguments;
 
 /// <summary>
 /// The shortcut for paths already in canonical form (<see cref="FilePathCanonicalizer.IsSimpleAbsolute"/> and one
-/// <c>readlink(2)</c> per component on a single UTF-8 copy, <see cref="UnixLink.TryWalkWithoutLinks"/>) against the
+/// <c>openat2(2)</c> with <c>RESOLVE_NO_SYMLINKS</c> or one <c>readlink(2)</c> per component on a single UTF-8 copy,
+/// <see cref="UnixLink.TryWalkWithoutLinks"/>) against the
 /// general component walk, on a real directory tree with files, directories, and absolute, relative, dangling and
 /// looping links.
 /// </summary>
@@ -75,6 +76,15 @@ public sealed class FilePathCanonicalizerShortcutTests : IDisposable
         Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "rel-link", "x")));
         Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "dangling")));
         Assert.False(UnixLink.TryWalkWithoutLinks(_root + "/" + new string('a', 400))); // longer than the buffer: general walk
+
+        // Deep paths (three or more components) are first answered by one openat2(RESOLVE_NO_SYMLINKS) on Linux.
+        Assert.True(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "ünï"))); // exists, no link
+        Assert.True(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "ünï", "new.txt"))); // missing last component: the parent opens
+        Assert.True(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "missing", "deeper", "new.txt"))); // missing higher up
+        Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "rel-link", "new.txt"))); // a link, then a missing component
+        Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "up-link", "dir", "file.txt"))); // a link in the middle
+        Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "loop"))); // a looping link last
+        Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "dangling"))); // a dangling link last
     }
 
     [Property(MaxTest = 300)]
