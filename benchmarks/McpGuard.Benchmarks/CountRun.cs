@@ -5,7 +5,7 @@ using McpGuard.Benchmarks.Infrastructure;
 namespace McpGuard.Benchmarks;
 
 /// <summary>
-/// <c>--count &lt;mode&gt; &lt;n&gt;</c>: one client, a warm-up (3,000 calls and at least 5 s), then <c>n</c> calls; prints process CPU
+/// <c>--count &lt;mode&gt; &lt;n&gt;</c>: one client, a warm-up (3,000 calls, at least 5 s, then until a second passes without a method compiled), then <c>n</c> calls; prints process CPU
 /// time and allocated bytes per measured call. Wall-clock numbers on a shared machine drift with the load; allocations do
 /// not, and CPU time much less. Where hardware counters exist, <c>perf stat -e instructions:u</c> over two runs with
 /// different <c>n</c>, divided by the difference in calls, gives instructions per call (set
@@ -16,14 +16,31 @@ internal static class CountRun
     public static async Task<int> RunAsync(TextWriter output, ClientMode mode, int n, int resultChars = Scenario.ResultChars)
     {
         await using RoundTripHarness harness = await RoundTripHarness.StartAsync(mode, resultChars);
-        // Warm-up: 3,000 calls and at least 5 s, so tiered compilation has finished before the measured calls
-        // (with 4 KB results 3,000 calls take half a second, and thousands of methods were still being compiled after it).
+        // Warm-up until tiered compilation has settled: 3,000 calls and at least 5 s, then on until a whole second passes
+        // without a method being compiled (at most 60 s). With 4 KB results 3,000 calls take half a second, and after
+        // 5 s hundreds of the round trip's methods were still being recompiled at tier 1 during the measured calls.
         var warmup = Stopwatch.StartNew();
         for (int i = 0; i < 3000 || warmup.Elapsed < TimeSpan.FromSeconds(5); i++)
         {
             await harness.CallAsync();
         }
 
+        while (warmup.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            long before = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var window = Stopwatch.StartNew();
+            while (window.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                await harness.CallAsync();
+            }
+
+            if (System.Runtime.JitInfo.GetCompiledMethodCount() == before)
+            {
+                break;
+            }
+        }
+
+        long live0 = GC.GetTotalMemory(forceFullCollection: true);
         var process = Process.GetCurrentProcess();
         process.Refresh();
         TimeSpan cpu0 = process.TotalProcessorTime;
@@ -45,8 +62,9 @@ internal static class CountRun
         long jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
         double items = (double)(ThreadPool.CompletedWorkItemCount - items0) / n;
         double faults = (double)(MinorFaults() - faults0) / n;
+        double retained = (double)(GC.GetTotalMemory(forceFullCollection: true) - live0) / n;
         string gcs = string.Create(CultureInfo.InvariantCulture, $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} warmup={warmup.Elapsed.TotalSeconds:F0}s n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs} retained-bytes={retained:F1}"));
         return 0;
     }
 
