@@ -23,6 +23,9 @@ public class CallToolRoundTrip64KBenchmarks
         _unguarded = await RoundTripHarness.StartAsync(ClientMode.Unguarded, Scenario.LargeResultChars);
         _guarded = await RoundTripHarness.StartAsync(ClientMode.Guarded, Scenario.LargeResultChars);
         _guardedIsolation = await RoundTripHarness.StartAsync(ClientMode.GuardedIsolation, Scenario.LargeResultChars);
+
+        // Every client warmed up until tiered compilation settles, before BenchmarkDotNet's own warm-up (see SettleAsync).
+        await RoundTripHarness.SettleAsync([_unguarded, _guarded, _guardedIsolation], 1000, TimeSpan.FromSeconds(3));
     }
 
     [GlobalCleanup]

@@ -31,6 +31,9 @@ public class CallToolRoundTripBenchmarks
         _passThrough = await RoundTripHarness.StartAsync(ClientMode.PassThroughPump);
         _passThroughInline = await RoundTripHarness.StartAsync(ClientMode.PassThroughInline);
         _pullThrough = await RoundTripHarness.StartAsync(ClientMode.PullThrough);
+
+        // Every client warmed up until tiered compilation settles, before BenchmarkDotNet's own warm-up (see SettleAsync).
+        await RoundTripHarness.SettleAsync([_unguarded, _guarded, _guardedJsonLines, _guardedIsolation, _passThrough, _passThroughInline, _pullThrough], 1000, TimeSpan.FromSeconds(3));
     }
 
     [GlobalCleanup]

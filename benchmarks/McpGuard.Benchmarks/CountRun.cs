@@ -16,29 +16,9 @@ internal static class CountRun
     public static async Task<int> RunAsync(TextWriter output, ClientMode mode, int n, int resultChars = Scenario.ResultChars)
     {
         await using RoundTripHarness harness = await RoundTripHarness.StartAsync(mode, resultChars);
-        // Warm-up until tiered compilation has settled: 3,000 calls and at least 5 s, then on until a whole second passes
-        // without a method being compiled (at most 60 s). With 4 KB results 3,000 calls take half a second, and after
-        // 5 s hundreds of the round trip's methods were still being recompiled at tier 1 during the measured calls.
-        var warmup = Stopwatch.StartNew();
-        for (int i = 0; i < 3000 || warmup.Elapsed < TimeSpan.FromSeconds(5); i++)
-        {
-            await harness.CallAsync();
-        }
-
-        while (warmup.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            long before = System.Runtime.JitInfo.GetCompiledMethodCount();
-            var window = Stopwatch.StartNew();
-            while (window.Elapsed < TimeSpan.FromSeconds(1))
-            {
-                await harness.CallAsync();
-            }
-
-            if (System.Runtime.JitInfo.GetCompiledMethodCount() == before)
-            {
-                break;
-            }
-        }
+        // Warm-up until tiered compilation has settled (see RoundTripHarness.SettleAsync): with 4 KB results 3,000 calls
+        // take half a second, and after 5 s hundreds of the round trip's methods were still being recompiled at tier 1.
+        TimeSpan warmup = await RoundTripHarness.SettleAsync([harness], 3000, TimeSpan.FromSeconds(5));
 
         long live0 = GC.GetTotalMemory(forceFullCollection: true);
         var process = Process.GetCurrentProcess();
@@ -64,7 +44,7 @@ internal static class CountRun
         double faults = (double)(MinorFaults() - faults0) / n;
         double retained = (double)(GC.GetTotalMemory(forceFullCollection: true) - live0) / n;
         string gcs = string.Create(CultureInfo.InvariantCulture, $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} warmup={warmup.Elapsed.TotalSeconds:F0}s n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs} retained-bytes={retained:F1}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} warmup={warmup.TotalSeconds:F0}s n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs} retained-bytes={retained:F1}"));
         return 0;
     }
 
