@@ -468,14 +468,25 @@ public sealed partial class ContentSanitizer
             }
         }
 
-        string url = sb.ToString();
-        if (url.Contains('&', StringComparison.Ordinal))
+        return DecodeReferences(sb.ToString(), out undecodable).Replace(" ", "%20", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Entity and numeric character references decoded as HTML does (markdown destinations and HTML attribute values
+    /// alike); <paramref name="undecodable"/> is set when a reference is left that <see cref="WebUtility.HtmlDecode(string)"/>
+    /// does not know, so the text's shape is not to be trusted.
+    /// </summary>
+    private static string DecodeReferences(string text, out bool undecodable)
+    {
+        undecodable = false;
+        if (!text.Contains('&', StringComparison.Ordinal))
         {
-            url = WebUtility.HtmlDecode(url);
-            undecodable = HasEntityReference(url);
+            return text;
         }
 
-        return url.Replace(" ", "%20", StringComparison.Ordinal);
+        string decoded = WebUtility.HtmlDecode(text);
+        undecodable = HasEntityReference(decoded);
+        return decoded;
     }
 
     private static bool HasEntityReference(string text)

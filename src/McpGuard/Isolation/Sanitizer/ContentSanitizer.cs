@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace McpGuard;
@@ -760,14 +759,14 @@ public sealed partial class ContentSanitizer
     /// <summary>Every <c>url(...)</c> in a <c>style</c> attribute (quoted or not), judged as a fetched resource; the first offending host.</summary>
     private string? StyleUrls(ReadOnlySpan<char> raw)
     {
-        string style = raw.Contains('&') ? WebUtility.HtmlDecode(raw.ToString()) : raw.ToString();
+        string style = DecodeReferences(raw.ToString(), out _); // decoded once here: a fetched URL is judged on its host whatever its shape
         int at = 0;
         while ((at = style.IndexOf("url(", at, StringComparison.OrdinalIgnoreCase)) >= 0)
         {
             int from = at + 4;
             int close = style.IndexOf(')', from);
             ReadOnlySpan<char> inner = style.AsSpan(from, (close < 0 ? style.Length : close) - from).Trim().Trim("\"'");
-            if (CheckAttributeUrl(inner, fetched: true) is { } host)
+            if (CheckResolvedUrl(inner, fetched: true) is { } host)
             {
                 return host;
             }
@@ -778,29 +777,37 @@ public sealed partial class ContentSanitizer
         return null;
     }
 
-    /// <summary>One attribute URL as the browser resolves it (references decoded, ASCII tab and newline removed, WHATWG URL §4.4).</summary>
+    /// <summary>One attribute URL as the browser resolves it: character references decoded (HTML §13.2.5.72), then as <see cref="CheckResolvedUrl"/>.</summary>
     private string? CheckAttributeUrl(ReadOnlySpan<char> raw, bool fetched)
     {
-        raw = raw.Trim();
-        if (raw.IsEmpty)
+        string url = DecodeReferences(raw.ToString(), out bool undecodable);
+        return CheckResolvedUrl(url, fetched || undecodable);
+    }
+
+    /// <summary>A URL whose references are already decoded: surrounding whitespace and every ASCII tab and newline removed (WHATWG URL §4.4), then <see cref="CheckUrl"/>.</summary>
+    private string? CheckResolvedUrl(ReadOnlySpan<char> url, bool fetched)
+    {
+        url = url.Trim();
+        if (url.IsEmpty)
         {
             return null;
         }
 
-        string url = raw.ToString();
-        bool undecodable = false;
-        if (url.Contains('&', StringComparison.Ordinal))
+        if (url.IndexOfAny('\t', '\n', '\r') < 0)
         {
-            url = WebUtility.HtmlDecode(url);
-            undecodable = HasEntityReference(url);
+            return CheckUrl(url.ToString(), fetched);
         }
 
-        if (url.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0)
+        var sb = new StringBuilder(url.Length);
+        foreach (char c in url)
         {
-            url = url.Replace("\t", string.Empty, StringComparison.Ordinal).Replace("\n", string.Empty, StringComparison.Ordinal).Replace("\r", string.Empty, StringComparison.Ordinal);
+            if (c is not ('\t' or '\n' or '\r'))
+            {
+                sb.Append(c);
+            }
         }
 
-        return CheckUrl(url, fetched || undecodable);
+        return CheckUrl(sb.ToString(), fetched);
     }
 
     /// <summary>
