@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
@@ -18,6 +19,11 @@ internal sealed partial class GuardedTransport
     /// <para>Why not a pump task writing into a second channel: every incoming message would then cross one more
     /// thread-pool hop (the pump's wake-up) before the session sees it, which on a small machine costs more than all of
     /// the guard's checks on a small result.</para>
+    /// <para>A read parked on the inner reader is woken for an injected message by cancelling its wake source, a
+    /// <see cref="CancellationTokenSource"/> linked with the read's token and the transport's own and reused until it is
+    /// cancelled. So the per-message wait is the inner reader's own, with no <c>Task.WhenAny</c>, <c>WaitAsync</c> or task
+    /// wrapper (about 270 bytes and three continuations per message less than the first version); an injection, which
+    /// is rare (denials, policy errors, results released after an approval), costs a cancelled wait and a new source.</para>
     /// <para>Single reader, like the channels the SDK's transports expose (the session reads with one
     /// <c>ReadAllAsync</c> loop). <see cref="Inject"/> and <see cref="Complete"/> may be called from any thread.</para>
     /// </remarks>
@@ -25,18 +31,13 @@ internal sealed partial class GuardedTransport
     {
         private readonly GuardedTransport _owner;
         private readonly ChannelReader<JsonRpcMessage> _inner;
-        private readonly Channel<JsonRpcMessage> _injected = Channel.CreateUnbounded<JsonRpcMessage>(new UnboundedChannelOptions
-        {
-            SingleReader = true,
-            SingleWriter = false,
-        });
-
+        private readonly ConcurrentQueue<JsonRpcMessage> _injected = new();
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private JsonRpcMessage? _ready;
-        private Task<bool>? _innerWait;
-        private Task<bool>? _injectedWait;
+        private CancellationTokenSource? _wake; // ends the current wait on the inner reader; replaced once cancelled
+        private CancellationToken _wakeLinkedTo; // the read's token that _wake is linked with
+        private volatile bool _closed;
         private bool _innerEnded;
-        private bool _injectedEnded;
         private ExceptionDispatchInfo? _innerFailure;
 
         public IncomingReader(GuardedTransport owner)
@@ -47,13 +48,23 @@ internal sealed partial class GuardedTransport
 
         public override Task Completion => _completion.Task;
 
-        /// <summary>Queues a message produced by the guard. Dropped after the session ended.</summary>
-        public void Inject(JsonRpcMessage message) => _injected.Writer.TryWrite(message);
+        /// <summary>Queues a message produced by the guard and wakes a waiting read. Dropped after the session ended.</summary>
+        public void Inject(JsonRpcMessage message)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _injected.Enqueue(message); // a full fence: the read below sees the wake source a waiting read installed first
+            Wake();
+        }
 
         /// <summary>Completes <see cref="Completion"/> (faulted with the inner transport's failure, if any).</summary>
         public void Complete(Exception? failure)
         {
-            _injected.Writer.TryComplete();
+            _closed = true;
+            Wake();
             if (failure is null)
             {
                 _completion.TrySetResult();
@@ -73,18 +84,31 @@ internal sealed partial class GuardedTransport
                 return true;
             }
 
-            return _injected.Reader.TryRead(out item);
+            return _injected.TryDequeue(out item);
         }
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
             _ready is not null ? new ValueTask<bool>(true) : WaitCoreAsync(cancellationToken);
+
+        /// <summary>Cancels the wake source of the current wait, if any; a source the reader already replaced is ignored.</summary>
+        private void Wake()
+        {
+            try
+            {
+                Volatile.Read(ref _wake)?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Replaced and disposed by the reader after it installed a new one, so its queue check comes later.
+            }
+        }
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<bool> WaitCoreAsync(CancellationToken cancellationToken)
         {
             while (true)
             {
-                if (_injected.Reader.TryRead(out JsonRpcMessage? injected))
+                if (_injected.TryDequeue(out JsonRpcMessage? injected))
                 {
                     _ready = injected;
                     return true;
@@ -92,8 +116,9 @@ internal sealed partial class GuardedTransport
 
                 if (_innerEnded)
                 {
+                    Interlocked.Exchange(ref _wake, null)?.Dispose();
                     await _owner.OnClosedAsync(_innerFailure?.SourceException).ConfigureAwait(false);
-                    if (_injected.Reader.TryPeek(out _))
+                    if (!_injected.IsEmpty)
                     {
                         return true;
                     }
@@ -115,70 +140,56 @@ internal sealed partial class GuardedTransport
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-                if (_innerWait is null)
+
+                // One wait on the inner reader, ended early by Inject (or the session ending) through the wake source,
+                // which is linked with the read's token and the transport's own: no task, WhenAny or WaitAsync per message.
+                CancellationTokenSource wake = WakeSourceFor(cancellationToken);
+                if (!_injected.IsEmpty)
                 {
-                    // Fast path: nothing injected is waiting and the inner reader has data already (or fails at once).
-                    ValueTask<bool> wait = _inner.WaitToReadAsync(_owner._cts.Token);
-                    if (wait.IsCompleted)
+                    continue; // queued before the wake source was installed: its Inject may have cancelled the old one
+                }
+
+                try
+                {
+                    if (!await _inner.WaitToReadAsync(wake.Token).ConfigureAwait(false))
                     {
-                        await ObserveInnerAsync(wait).ConfigureAwait(false);
-                        continue;
+                        _innerEnded = true;
+                    }
+                }
+                catch (OperationCanceledException) when (wake.IsCancellationRequested)
+                {
+                    if (_owner._cts.IsCancellationRequested)
+                    {
+                        _innerEnded = true; // disposed
                     }
 
-                    _innerWait = wait.AsTask();
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
 
-                if (!_injectedEnded)
-                {
-                    _injectedWait ??= _injected.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
+                    // Otherwise woken by Inject or Complete: look again.
                 }
-
-                if (_injectedWait is null)
+                catch (Exception ex)
                 {
-                    // The guard's own queue is closed (the transport is being disposed): only the server's side is left.
-                    await ((Task)_innerWait).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                }
-                else if (!_innerWait.IsCompleted && !_injectedWait.IsCompleted)
-                {
-                    await Task.WhenAny(_innerWait, _injectedWait).WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                if (_injectedWait is { IsCompleted: true } injectedWait)
-                {
-                    _injectedWait = null;
-                    _injectedEnded = injectedWait.Status != TaskStatus.RanToCompletion || !injectedWait.Result; // false: the queue was completed
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-
-                if (_innerWait.IsCompleted)
-                {
-                    Task<bool> completed = _innerWait;
-                    _innerWait = null;
-                    await ObserveInnerAsync(new ValueTask<bool>(completed)).ConfigureAwait(false);
+                    _innerEnded = true;
+                    _innerFailure = ExceptionDispatchInfo.Capture(ex);
                 }
             }
         }
 
-        /// <summary>Awaits a completed wait on the inner reader: <see langword="false"/> or a failure ends the inner side.</summary>
-        private async ValueTask ObserveInnerAsync(ValueTask<bool> wait)
+        /// <summary>The current wake source, or a new one when it was cancelled or is linked with another token.</summary>
+        private CancellationTokenSource WakeSourceFor(CancellationToken cancellationToken)
         {
-            try
+            CancellationTokenSource? wake = _wake;
+            if (wake is not null && !wake.IsCancellationRequested && _wakeLinkedTo == cancellationToken)
             {
-                if (!await wait.ConfigureAwait(false))
-                {
-                    _innerEnded = true;
-                }
+                return wake;
             }
-            catch (OperationCanceledException) when (_owner._cts.IsCancellationRequested)
-            {
-                _innerEnded = true; // disposed
-            }
-            catch (Exception ex)
-            {
-                _innerEnded = true;
-                _innerFailure = ExceptionDispatchInfo.Capture(ex);
-            }
+
+            CancellationTokenSource fresh = cancellationToken.CanBeCanceled
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _owner._cts.Token)
+                : CancellationTokenSource.CreateLinkedTokenSource(_owner._cts.Token);
+            _wakeLinkedTo = cancellationToken;
+            Interlocked.Exchange(ref _wake, fresh)?.Dispose(); // a full fence before the caller's queue check
+            return fresh;
         }
     }
 }
