@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using McpGuard.Text;
 
 namespace McpGuard.Flow;
 
@@ -16,12 +17,12 @@ internal readonly record struct FlowValue(FlowValueKinds Kind, UInt128 Hash);
 internal sealed class FlowValueExtractor
 {
     // Unbounded loops with lengths checked after the match: counted loops ({1,2048}) multiply the automaton's states.
-    private static readonly Regex s_url = new(@"(?:[A-Za-z][A-Za-z0-9+.-]*://|[Ww][Ww][Ww]\.)[^\s""'<>()\[\]{}\\^`|]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_email = new(@"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_iban = new(@"[A-Z][A-Z][0-9][0-9](?: ?[A-Z0-9])+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_account = new(@"[0-9][0-9][0-9]+(?:[ -][0-9][0-9][0-9]+)*", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_phone = new(@"\+[0-9](?:[ ()-]?[ ()-]?[0-9])+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
-    private static readonly Regex s_tokenRun = new(@"[A-Za-z0-9_-]+", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+    private static readonly Regex s_url = LinearRegex.Create(@"(?:[A-Za-z][A-Za-z0-9+.-]*://|[Ww][Ww][Ww]\.)[^\s""'<>()\[\]{}\\^`|]+", RegexOptions.CultureInvariant);
+    private static readonly Regex s_email = LinearRegex.Create(@"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z]+", RegexOptions.CultureInvariant);
+    private static readonly Regex s_iban = LinearRegex.Create(@"[A-Z][A-Z][0-9][0-9](?: ?[A-Z0-9])+", RegexOptions.CultureInvariant);
+    private static readonly Regex s_account = LinearRegex.Create(@"[0-9][0-9][0-9]+(?:[ -][0-9][0-9][0-9]+)*", RegexOptions.CultureInvariant);
+    private static readonly Regex s_phone = LinearRegex.Create(@"\+[0-9](?:[ ()-]?[ ()-]?[0-9])+", RegexOptions.CultureInvariant);
+    private static readonly Regex s_tokenRun = LinearRegex.Create(@"[A-Za-z0-9_-]+", RegexOptions.CultureInvariant);
 
     private readonly FlowValueKinds _kinds;
     private readonly int _minTokenLength;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using McpGuard.Text;
 
 namespace McpGuard.Pinning;
 
@@ -287,15 +288,17 @@ internal static partial class CatalogDiffer
         return found;
     }
 
-    [GeneratedRegex(
+    private static readonly Regex s_instructionCue = LinearRegex.Create(
         @"\b(ignore|disregard|omit|do not|don't|never|always|must|instead|unless|before (?:using|calling|you)|after (?:using|calling)|make sure|important|assistant|the model|system prompt|instructions?|secret|password|api[ _-]?key|credential|token|send|forward|upload|exfiltrate|e-?mail|https?://|without (?:telling|informing|mentioning)|do not (?:tell|mention|inform)|hide|conceal|don't (?:tell|mention)|<\s*important\s*>|note to)\b",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)]
-    private static partial Regex InstructionCueRegex();
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
-    [GeneratedRegex(
+    private static readonly Regex s_suspiciousParameter = LinearRegex.Create(
         @"(callback|webhook|url|uri|endpoint|redirect|token|secret|passw|api_?key|credential|auth|cookie|session|note|context|instruction|prompt|memo|comment|email|recipient|bcc|forward|exfil|debug)",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)]
-    internal static partial Regex SuspiciousParameterRegex();
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    private static Regex InstructionCueRegex() => s_instructionCue;
+
+    internal static Regex SuspiciousParameterRegex() => s_suspiciousParameter;
 
     private static int Levenshtein(string s, string t, int cap)
     {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using McpGuard.Policies.Arguments;
+using McpGuard.Text;
 using Microsoft.Extensions.Options;
 
 namespace McpGuard;
@@ -181,7 +182,7 @@ public sealed class McpGuardOptionsValidator : IValidateOptions<McpGuardOptions>
         {
             try
             {
-                _ = new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+                _ = LinearRegex.Create(pattern, RegexOptions.CultureInvariant);
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {

@@ -1,11 +1,11 @@
 using System.Text.RegularExpressions;
+using McpGuard.Text;
 
 namespace McpGuard.Isolation.Detection;
 
 /// <summary>One regex cue. Weights are per target family: tool metadata/schema text vs. content (results, resources, prompts).</summary>
 internal sealed class PatternRule
 {
-    private static readonly TimeSpan NoTimeout = Regex.InfiniteMatchTimeout;
     private readonly string[]? _triggers;
     private readonly string _pattern;
     private readonly RegexOptions _options;
@@ -19,7 +19,7 @@ internal sealed class PatternRule
         ContentWeight = contentWeight;
         Explanation = explanation;
         Multilingual = multilingual;
-        RegexOptions options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.Multiline;
+        RegexOptions options = RegexOptions.CultureInvariant | RegexOptions.Multiline; // NonBacktracking: LinearRegex
         if (!caseSensitive)
         {
             options |= RegexOptions.IgnoreCase;
@@ -37,7 +37,7 @@ internal sealed class PatternRule
     /// never pays for it: building all of them eagerly made the first scan in a process cost about 1.5 s of CPU.
     /// Thread-safe: concurrent first uses may build it twice; one instance wins.
     /// </summary>
-    public Regex Regex => _regex ?? Interlocked.CompareExchange(ref _regex, new Regex(_pattern, _options, NoTimeout), null) ?? _regex!;
+    public Regex Regex => _regex ?? Interlocked.CompareExchange(ref _regex, LinearRegex.Create(_pattern, _options), null) ?? _regex!;
 
     public double MetadataWeight { get; }
 

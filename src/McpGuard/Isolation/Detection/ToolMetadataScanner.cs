@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using McpGuard.Isolation.Detection;
+using McpGuard.Text;
 
 namespace McpGuard;
 
@@ -38,18 +39,18 @@ public sealed class ToolMetadataScanner
         "instructions", "memory", "log", "trace", "annotation", "rationale", "justification", "userinfo", "info",
     };
 
-    private static readonly Regex AsksForContent = new(
+    private static readonly Regex AsksForContent = LinearRegex.Create(
         @"\b(?:include|provide|pass|put|paste|add|fill|insert|copy|append|summar\w+|list|send|give|write|dump|record|enter)\w*\b[^.\n]{0,80}\b(?:contents?\s+of|conversation|chat|history|previous\s+(?:messages|turns|instructions)|system\s+prompt|your\s+instructions|everything|all\s+(?:the\s+)?(?:information|details|data|text|messages)|full\s+text|api\s*keys?|tokens?|passwords?|credentials|environment|secrets?|(?:any|all)\s+files?|file\s+contents?)\b",
-        RegexOptions.NonBacktracking | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     // A reference to a tool-like identifier: quoted/backticked snake/kebab/camel case, or "the X tool".
-    private static readonly Regex ToolReference = new(
+    private static readonly Regex ToolReference = LinearRegex.Create(
         @"[`'""]([a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)[`'""]|\bthe\s+([a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)\s+(?:tool|function)\b|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\s+tool\b",
-        RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
+        RegexOptions.CultureInvariant);
 
-    private static readonly Regex DirectiveNearby = new(
+    private static readonly Regex DirectiveNearby = LinearRegex.Create(
         @"\b(?:instead|deprecated|redirect\w*|rather\s+than|replaced|no\s+longer|must|always|never|mandatory|required|before\s+(?:using|calling|any)|do\s+not\s+use|don'?t\s+use|ignore|buggy|broken|insecure|vulnerab\w+|side\s+effect|whenever|regardless)\b",
-        RegexOptions.NonBacktracking | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     private readonly HeuristicInjectionDetector _detector;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using McpGuard.Text;
 
 namespace McpGuard.Policies.Arguments;
 
@@ -32,7 +33,7 @@ internal sealed class CompiledArgumentRule
         _hosts = [.. rule.AllowedHosts.Select(h => h.Trim().TrimEnd('.').ToLowerInvariant())];
         if (rule.Pattern is not null)
         {
-            _pattern = new Regex(@"\A(?:" + rule.Pattern + @")\z", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, s_regexTimeout);
+            _pattern = LinearRegex.Create(@"\A(?:" + rule.Pattern + @")\z", RegexOptions.CultureInvariant, s_regexTimeout);
         }
 
         _allowedValues = new HashSet<string>(rule.AllowedValues, StringComparer.Ordinal);
