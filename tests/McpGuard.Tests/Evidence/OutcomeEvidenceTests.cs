@@ -14,7 +14,7 @@ public sealed class OutcomeEvidenceTests
         // The element a deserialized message's result is backed by (JsonNode deserialization keeps a non-disposable document).
         JsonNode node = JsonSerializer.Deserialize<JsonNode>("""{"jsonrpc":"2.0","id":1,"result":""" + ResultJson + "}")!["result"]!;
         Assert.True(McpGuard.Json.JsonRawBytes.TryGetElement(node, out JsonElement element));
-        return (element, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ResultJson))));
+        return (element, TestHex.Lower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ResultJson))));
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class ArgumentEvidenceTests
     public void Deferred_IsTheDigestOfTheCanonicalArguments()
     {
         ToolCallContext call = Call("""{"b":1,"a":"x"}""");
-        string expected = Convert.ToHexStringLower(SHA256.HashData("""{"a":"x","b":1}"""u8));
+        string expected = TestHex.Lower(SHA256.HashData("""{"a":"x","b":1}"""u8));
 
         var evidence = new ArgumentEvidence(call, null, null);
 

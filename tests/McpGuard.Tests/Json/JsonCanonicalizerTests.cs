@@ -238,7 +238,7 @@ public sealed class JsonCanonicalizerTests
     {
         JsonNode node = JsonNode.Parse("""{ "b" : 1, "a" : [true] }""")!;
 
-        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("""{"a":[true],"b":1}"""u8));
+        string expected = TestHex.Lower(System.Security.Cryptography.SHA256.HashData("""{"a":[true],"b":1}"""u8));
         Assert.Equal(expected, JsonCanonicalizer.Sha256Hex(node));
     }
 

@@ -20,7 +20,7 @@ public sealed class JsonSha256HasherTests
 
         (string sha256, long size) = hasher.Hash(result);
 
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), sha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData(bytes)), sha256);
         Assert.Equal(bytes.LongLength, size);
     }
 
@@ -32,7 +32,7 @@ public sealed class JsonSha256HasherTests
 
         (string sha256, long size) = hasher.Hash(null);
 
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData("null"u8)), sha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData("null"u8)), sha256);
         Assert.Equal(4, size);
     }
 }
@@ -50,7 +50,7 @@ public sealed class JsonSha256HasherRawBytesTests
 
         (string sha256, long size) = hasher.Hash(response.Result);
 
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(raw)), sha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData(raw)), sha256);
         Assert.Equal(raw.LongLength, size);
     }
 
@@ -74,7 +74,7 @@ public sealed class JsonSha256HasherRawBytesTests
 
         (string sha256, long size) = hasher.Hash(node);
 
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData("""{"a":[1,2]}"""u8)), sha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData("""{"a":[1,2]}"""u8)), sha256);
         Assert.Equal(11, size);
     }
 

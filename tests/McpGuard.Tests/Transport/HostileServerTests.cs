@@ -395,7 +395,7 @@ public sealed class HostileServerTests
         byte[] bytes = Encoding.UTF8.GetBytes(resultJson);
         Assert.Equal("result", outcome.Outcome!.Status);
         Assert.Equal(bytes.LongLength, outcome.Outcome.ResultSize);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), outcome.Outcome.ResultSha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData(bytes)), outcome.Outcome.ResultSha256);
     }
 
     [Fact]
@@ -414,7 +414,7 @@ public sealed class HostileServerTests
         Assert.NotEqual(hidden, Text(result)); // rewritten
         GuardEvidence outcome = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ToolCallOutcome);
         byte[] bytes = Encoding.UTF8.GetBytes(resultJson);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), outcome.Outcome!.ResultSha256);
+        Assert.Equal(TestHex.Lower(SHA256.HashData(bytes)), outcome.Outcome!.ResultSha256);
         Assert.Equal(bytes.LongLength, outcome.Outcome.ResultSize);
     }
 }
