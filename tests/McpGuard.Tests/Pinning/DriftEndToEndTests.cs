@@ -237,13 +237,38 @@ public sealed class DriftEndToEndTests
         await c.Client.ListToolsAsync(cancellationToken: c.Token);
         Assert.NotEqual(true, (await c.Client.CallToolAsync("summarize_issue", IssueArgs(), cancellationToken: c.Token)).IsError);
 
+        // ReplaceTools clears the collection, then adds: two notifications. Under load the guard's re-list can run between
+        // them and first record the tool as removed, so wait for the drift of the changed tool itself.
         ReplaceTools(server, Tracker(Original + " " + AddedSentence));
-        GuardEvidence drift = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.CatalogDrift);
+        GuardEvidence drift = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.CatalogDrift && e.Details?["outcome"]?.GetValue<string>() != "removed");
         CallToolResult result = await c.Client.CallToolAsync("summarize_issue", IssueArgs(), cancellationToken: c.Token);
 
         Assert.Equal("blocked", OutcomeOf(drift));
         Assert.True(result.IsError);
         Assert.Equal("catalog.drift-blocked", LastDecision(c.Evidence).RuleId);
         Assert.Equal(1, Volatile.Read(ref _runs));
+    }
+
+    [Fact]
+    public async Task CallToolAsync_SdkServerRemovesThenReaddsToolChanged_RemovedThenBlockedAndCallDenied()
+    {
+        // The two steps the test above may see under load, one after the other: the pin outlives the removal, so the
+        // changed tool that comes back is compared with it (blocked), not accepted as a new tool.
+        await using InProcessServer server = InProcessServer.Start("tracker", "1.0.0", Tracker());
+        await using GuardedConnection c = await GuardedConnection.ConnectAsync(
+            server.CreateClientTransport(), Options(), Registration, clientOptions: new McpClientOptions { ProtocolVersion = "2025-11-25" });
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        server.Options.ToolCollection!.Clear();
+        GuardEvidence removed = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.CatalogDrift);
+        server.Options.ToolCollection.Add(Tracker(Original + " " + AddedSentence));
+        GuardEvidence changed = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.CatalogDrift && !ReferenceEquals(e, removed));
+        CallToolResult result = await c.Client.CallToolAsync("summarize_issue", IssueArgs(), cancellationToken: c.Token);
+
+        Assert.Equal("removed", OutcomeOf(removed));
+        Assert.Equal("blocked", OutcomeOf(changed));
+        Assert.True(result.IsError);
+        Assert.Equal("catalog.drift-blocked", LastDecision(c.Evidence).RuleId);
+        Assert.Equal(0, Volatile.Read(ref _runs));
     }
 }
