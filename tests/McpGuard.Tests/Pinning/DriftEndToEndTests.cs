@@ -226,15 +226,30 @@ public sealed class DriftEndToEndTests
 
     // ------------------------------------------------------------------ list_changed from the real SDK server
 
+    /// <summary>Connects and lists once under protocol 2025-11-25: only then does the SDK server send
+    /// notifications/tools/list_changed when its collection changes (under 2026-07-28, the default, notifications need
+    /// subscriptions/listen).</summary>
+    private static async Task<GuardedConnection> ConnectAndListWithNotificationsAsync(InProcessServer server)
+    {
+        GuardedConnection c = await GuardedConnection.ConnectAsync(
+            server.CreateClientTransport(), Options(), Registration, clientOptions: new McpClientOptions { ProtocolVersion = "2025-11-25" });
+        try
+        {
+            await c.Client.ListToolsAsync(cancellationToken: c.Token);
+            return c;
+        }
+        catch
+        {
+            await c.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task CallToolAsync_SdkServerNotifiesListChangedAndClientNeverRelists_GuardRelistsAndCallDenied()
     {
-        // The SDK server sends notifications/tools/list_changed when its collection changes only under 2025-11-25;
-        // under 2026-07-28 (the default) notifications need subscriptions/listen, so the protocol is pinned here.
         await using InProcessServer server = InProcessServer.Start("tracker", "1.0.0", Tracker());
-        await using GuardedConnection c = await GuardedConnection.ConnectAsync(
-            server.CreateClientTransport(), Options(), Registration, clientOptions: new McpClientOptions { ProtocolVersion = "2025-11-25" });
-        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        await using GuardedConnection c = await ConnectAndListWithNotificationsAsync(server);
         Assert.NotEqual(true, (await c.Client.CallToolAsync("summarize_issue", IssueArgs(), cancellationToken: c.Token)).IsError);
 
         // ReplaceTools clears the collection, then adds: two notifications. Under load the guard's re-list can run between
@@ -255,9 +270,7 @@ public sealed class DriftEndToEndTests
         // The two steps the test above may see under load, one after the other: the pin outlives the removal, so the
         // changed tool that comes back is compared with it (blocked), not accepted as a new tool.
         await using InProcessServer server = InProcessServer.Start("tracker", "1.0.0", Tracker());
-        await using GuardedConnection c = await GuardedConnection.ConnectAsync(
-            server.CreateClientTransport(), Options(), Registration, clientOptions: new McpClientOptions { ProtocolVersion = "2025-11-25" });
-        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        await using GuardedConnection c = await ConnectAndListWithNotificationsAsync(server);
 
         server.Options.ToolCollection!.Clear();
         GuardEvidence removed = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.CatalogDrift);
