@@ -11,7 +11,7 @@ namespace McpGuard.Pinning;
 /// Pure, deterministic and bounded: descriptions are diffed word by word (LCS over at most 4M cells, else a
 /// prefix/suffix diff), schemas are walked to depth 32.
 /// </summary>
-internal static partial class CatalogDiffer
+internal static class CatalogDiffer
 {
     private const int MaxSchemaDepth = 32;
     private const long MaxLcsCells = 4_000_000;
@@ -271,7 +271,7 @@ internal static partial class CatalogDiffer
     internal static List<string> FindInstructionCues(string text)
     {
         var found = new List<string>();
-        foreach (Match match in InstructionCueRegex().Matches(text))
+        foreach (Match match in InstructionCue.Matches(text))
         {
             string cue = match.Value.ToLowerInvariant();
             if (!found.Contains(cue))
@@ -288,17 +288,13 @@ internal static partial class CatalogDiffer
         return found;
     }
 
-    private static readonly Regex s_instructionCue = LinearRegex.Create(
+    private static readonly Regex InstructionCue = LinearRegex.Create(
         @"\b(ignore|disregard|omit|do not|don't|never|always|must|instead|unless|before (?:using|calling|you)|after (?:using|calling)|make sure|important|assistant|the model|system prompt|instructions?|secret|password|api[ _-]?key|credential|token|send|forward|upload|exfiltrate|e-?mail|https?://|without (?:telling|informing|mentioning)|do not (?:tell|mention|inform)|hide|conceal|don't (?:tell|mention)|<\s*important\s*>|note to)\b",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
-    private static readonly Regex s_suspiciousParameter = LinearRegex.Create(
+    internal static readonly Regex SuspiciousParameter = LinearRegex.Create(
         @"(callback|webhook|url|uri|endpoint|redirect|token|secret|passw|api_?key|credential|auth|cookie|session|note|context|instruction|prompt|memo|comment|email|recipient|bcc|forward|exfil|debug)",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-
-    private static Regex InstructionCueRegex() => s_instructionCue;
-
-    internal static Regex SuspiciousParameterRegex() => s_suspiciousParameter;
 
     private static int Levenshtein(string s, string t, int cap)
     {
@@ -393,7 +389,7 @@ internal static partial class CatalogDiffer
         foreach (string name in newNames.Where(n => !oldNames.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
             string propertyPath = path + ".properties" + AppendName(name);
-            bool suspicious = SuspiciousParameterRegex().IsMatch(name);
+            bool suspicious = SuspiciousParameter.IsMatch(name);
             if (newRequired.Contains(name))
             {
                 findings.Add(new CatalogFinding(ChangeKind.RequiredAdded, propertyPath, suspicious ? ChangeRisk.High : ChangeRisk.Medium,
@@ -421,7 +417,7 @@ internal static partial class CatalogDiffer
 
         foreach (string name in newRequired.Where(n => !oldRequired.Contains(n) && oldNames.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
-            bool suspicious = SuspiciousParameterRegex().IsMatch(name);
+            bool suspicious = SuspiciousParameter.IsMatch(name);
             findings.Add(new CatalogFinding(ChangeKind.RequiredAdded, path + ".required", suspicious ? ChangeRisk.High : ChangeRisk.Medium,
                 $"The parameter '{name}' became required."));
         }

@@ -182,7 +182,7 @@ public sealed record GuardInventory(DateTimeOffset GeneratedAt, IReadOnlyList<In
         {
             foreach (JsonProperty p in props.EnumerateObject())
             {
-                if (CatalogDiffer.SuspiciousParameterRegex().IsMatch(p.Name))
+                if (CatalogDiffer.SuspiciousParameter.IsMatch(p.Name))
                 {
                     flags.Add("param:" + p.Name);
                 }

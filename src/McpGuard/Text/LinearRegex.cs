@@ -45,19 +45,22 @@ internal static class LinearRegex
         lock (s_gate)
         {
             object? previous = AppContext.GetData(AutomataSizeKey);
-            if (previous is int set && set >= Net8AutomataSizeLimit)
+            bool raise = previous is not int set || set < Net8AutomataSizeLimit;
+            if (raise)
             {
-                return new Regex(pattern, options, timeout);
+                AppContext.SetData(AutomataSizeKey, Net8AutomataSizeLimit);
             }
 
-            AppContext.SetData(AutomataSizeKey, Net8AutomataSizeLimit);
             try
             {
                 return new Regex(pattern, options, timeout);
             }
             finally
             {
-                AppContext.SetData(AutomataSizeKey, previous);
+                if (raise)
+                {
+                    AppContext.SetData(AutomataSizeKey, previous);
+                }
             }
         }
 #endif
