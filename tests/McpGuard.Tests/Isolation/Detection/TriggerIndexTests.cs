@@ -1,3 +1,4 @@
+using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using McpGuard.Isolation.Detection;
@@ -16,6 +17,13 @@ public sealed class TriggerIndexTests
         .SelectMany(r => r.Triggers!)
         .Select(t => t.Replace(@"\b", string.Empty, StringComparison.Ordinal))
         .Distinct(StringComparer.Ordinal)
+        .ToArray();
+
+    // Each trigger's text with the rules it selects.
+    private static readonly (string Keyword, ulong Rules)[] KeywordRules = InjectionRules.All
+        .SelectMany((r, i) => (r.Triggers ?? []).Select(t => (Keyword: t.Replace(@"\b", string.Empty, StringComparison.Ordinal), Rule: 1UL << i)))
+        .GroupBy(k => k.Keyword, StringComparer.Ordinal)
+        .Select(g => (g.Key, g.Aggregate(0UL, (m, k) => m | k.Rule)))
         .ToArray();
 
     private static readonly Gen<string> Fragment = Gen.OneOf(
@@ -93,6 +101,32 @@ public sealed class TriggerIndexTests
     }
 
     [Fact]
+    public void MayMatch_KeywordInsideLongAsciiText_FoundByEveryPath()
+    {
+        // The 512-bit gate filters 64 positions per step in chunks of 512 and only takes a chunk whose characters, and the
+        // next 64, are all ASCII: so each keyword (as a word, in two cases) at every offset of the first 64-position group,
+        // around the group and chunk boundaries, and with a non-ASCII character in the same chunk (the chunk falls back).
+        string filler = string.Concat(Enumerable.Repeat("line 0001: the quick brown fox jumps over the lazy dog; 0123456789.\n", 24));
+        int[] offsets = [.. Enumerable.Range(0, 66), .. Enumerable.Range(120, 10), .. Enumerable.Range(500, 16), .. Enumerable.Range(1000, 24)];
+        foreach ((string keyword, ulong rules) in KeywordRules.Where(k => Ascii.IsValid(k.Keyword)))
+        {
+            foreach (string variant in new[] { keyword, keyword.ToUpperInvariant() })
+            {
+                foreach (int offset in offsets)
+                {
+                    string text = filler[..offset] + " " + variant + " " + filler[offset..];
+                    Assert.Equal(rules, BothPaths(text) & rules);
+                    if (offset % 16 == 0)
+                    {
+                        int after = offset + variant.Length + 5;
+                        Assert.Equal(rules, BothPaths(text[..after] + "\u00E9" + text[after..]) & rules);
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void MayMatch_OnlyFillerText_NoRuleBeyondUnconditional()
     {
         // The gate must not let through what is not there (a gate that always hit would pass the other tests).
@@ -128,13 +162,14 @@ public sealed class TriggerIndexTests
         }
     }
 
-    // The vectorized and the one-position gate must agree; returns their common answer.
+    // The vectorized gates this machine runs (512- and 256-bit, see TriggerIndex.WidestGate) and the one-position gate must
+    // agree; returns their common answer.
     private static ulong BothPaths(string text)
     {
-        ulong vectorized = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, vectorized: true);
-        ulong scalar = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, vectorized: false);
-        Assert.Equal(scalar, vectorized);
-        return vectorized;
+        ulong scalar = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, gateBits: 0);
+        Assert.Equal(scalar, InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, gateBits: 256));
+        Assert.Equal(scalar, InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, gateBits: 512));
+        return scalar;
     }
 
     // Every trigger occurrence, with the same word-boundary marks, by plain substring search.
