@@ -12,8 +12,8 @@ namespace McpGuard.Isolation.Detection;
 /// <remarks>
 /// <para>The gather-based gate (<see cref="GateChunkAvx2"/>) reads the 128 KB table at every position, and those reads
 /// bound its speed. With AVX-512 VBMI a byte permute looks up sixty-four bytes at once in a table held in one or two vector
-/// registers (<c>vpermb</c>, <c>vpermi2b</c>), so two exact-or-conservative filters run in registers first, 64 positions
-/// per step, and only the positions they pass are tested against the 4-gram table, one at a time:</para>
+/// registers (<c>vpermb</c>, <c>vpermi2b</c>), so two conservative filters run in registers first, 64 positions per step,
+/// and only the positions they pass are tested, one at a time:</para>
 /// <list type="number">
 /// <item>Every character is mapped to a class: each ASCII letter (either case), digit, <c>_</c>, and the punctuation that
 /// begins a trigger (<c>-</c>, <c>.</c>, <c>/</c>, <c>~</c>) is a class of its own; every other character is class 0.</item>
@@ -21,10 +21,14 @@ namespace McpGuard.Isolation.Detection;
 /// <c>p</c> and <c>p + 1</c> begin some 4-gram of the table. Exact on classes.</item>
 /// <item>The trigram filter: a 2,048-bit table (256 bytes) keyed by a tabulation hash of the first three classes (three
 /// random byte tables, exclusive-or) and the third class's low bits.</item>
+/// <item>A position both pass is tested against a 4-gram table keyed by classes (<see cref="VbmiFilters.ClassGate"/>,
+/// 32 KB), and where that bit is set it is looked up by its exact folded 4-gram as on the other paths
+/// (<see cref="OnGateHit"/>).</item>
 /// </list>
-/// <para>Both tables are built from the 4-gram table's own keys, projected to classes, so a position the 4-gram gate
-/// would pass always passes both filters: the answers are the same as the other paths' (the tests compare them). A chunk
-/// with a non-ASCII character takes <see cref="GateChunkAvx2"/>, which handles those blocks one position at a time.</para>
+/// <para>All three tables are built from the exact 4-gram table's own keys, projected to classes, so a position the
+/// 4-gram gate would pass always passes them: the answers are the same as the other paths' (the tests compare them). A
+/// chunk with a non-ASCII character takes <see cref="GateChunkAvx2"/>, which handles those blocks one position at a
+/// time. On the benchmark texts 6–12 % of the positions pass the two filters.</para>
 /// </remarks>
 internal sealed partial class TriggerIndex
 {
