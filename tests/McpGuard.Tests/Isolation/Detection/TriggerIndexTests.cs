@@ -51,19 +51,19 @@ public sealed class TriggerIndexTests
     [Fact]
     public void MayMatch_RandomKeywordMixes_SameRulesAsSubstringSearch()
     {
-        Prop.ForAll(Texts, text => BothPaths(text) == Reference(text))
+        Prop.ForAll(Texts, text => EveryPath(text) == Reference(text))
             .Check(Config.QuickThrowOnFailure.WithMaxTest(1000));
     }
 
     [Fact]
     public void MayMatch_LongMostlyAsciiText_SameRulesAsSubstringSearch()
     {
-        Prop.ForAll(AsciiTexts, text => BothPaths(text) == Reference(text))
+        Prop.ForAll(AsciiTexts, text => EveryPath(text) == Reference(text))
             .Check(Config.QuickThrowOnFailure.WithMaxTest(1000).WithEndSize(300));
     }
 
     [Fact]
-    public void MayMatch_KeywordAtEveryOffset_FoundByBothPaths()
+    public void MayMatch_KeywordAtEveryOffset_FoundByEveryPath()
     {
         // Each keyword at every position of a 40-character window, so it falls at every lane of a vector block, across
         // block boundaries and in the one-position tail.
@@ -72,14 +72,14 @@ public sealed class TriggerIndexTests
             for (int offset = 0; offset < 40; offset++)
             {
                 string text = new string('.', offset) + keyword + new string(' ', 40 - offset);
-                Assert.Equal(Reference(text), BothPaths(text));
-                Assert.Equal(Reference(text[..(offset + keyword.Length)]), BothPaths(text[..(offset + keyword.Length)]));
+                Assert.Equal(Reference(text), EveryPath(text));
+                Assert.Equal(Reference(text[..(offset + keyword.Length)]), EveryPath(text[..(offset + keyword.Length)]));
             }
         }
     }
 
     [Fact]
-    public void MayMatch_KeywordAtChunkBoundaries_FoundByBothPaths()
+    public void MayMatch_KeywordAtChunkBoundaries_FoundByEveryPath()
     {
         // The vector gate tests 64 blocks of eight positions per chunk (512 characters) and looks hits up after each
         // chunk. Each keyword around the ends of the first two chunks, behind filler that hits the gate on every line
@@ -92,9 +92,9 @@ public sealed class TriggerIndexTests
                 for (int offset = boundary - 12; offset <= boundary + 4; offset += 2)
                 {
                     string text = filler[..offset] + keyword + filler[..40];
-                    Assert.Equal(Reference(text), BothPaths(text));
+                    Assert.Equal(Reference(text), EveryPath(text));
                     string withNonAscii = text[..(boundary - 3)] + "\u00E9" + text[(boundary - 2)..];
-                    Assert.Equal(Reference(withNonAscii), BothPaths(withNonAscii));
+                    Assert.Equal(Reference(withNonAscii), EveryPath(withNonAscii));
                 }
             }
         }
@@ -115,11 +115,11 @@ public sealed class TriggerIndexTests
                 foreach (int offset in offsets)
                 {
                     string text = filler[..offset] + " " + variant + " " + filler[offset..];
-                    Assert.Equal(rules, BothPaths(text) & rules);
+                    Assert.Equal(rules, EveryPath(text) & rules);
                     if (offset % 16 == 0)
                     {
                         int after = offset + variant.Length + 5;
-                        Assert.Equal(rules, BothPaths(text[..after] + "\u00E9" + text[after..]) & rules);
+                        Assert.Equal(rules, EveryPath(text[..after] + "\u00E9" + text[after..]) & rules);
                     }
                 }
             }
@@ -131,7 +131,7 @@ public sealed class TriggerIndexTests
     {
         // The gate must not let through what is not there (a gate that always hit would pass the other tests).
         string filler = string.Concat(Enumerable.Repeat("line 0001: the quick brown fox jumps over the lazy dog; 0123456789.\n", 64));
-        Assert.Equal(InjectionRules.Triggers.Unconditional, BothPaths(filler));
+        Assert.Equal(InjectionRules.Triggers.Unconditional, EveryPath(filler));
     }
 
     [Theory]
@@ -141,7 +141,7 @@ public sealed class TriggerIndexTests
     [InlineData("![")]
     public void MayMatch_KeywordInAnyCase_RuleSelected(string text)
     {
-        Assert.Equal(Reference(text), BothPaths(text));
+        Assert.Equal(Reference(text), EveryPath(text));
         Assert.NotEqual(InjectionRules.Triggers.Unconditional, Reference(text)); // the reference itself selects a rule
     }
 
@@ -164,7 +164,7 @@ public sealed class TriggerIndexTests
 
     // The vectorized gates this machine runs (512- and 256-bit, see TriggerIndex.WidestGate) and the one-position gate must
     // agree; returns their common answer.
-    private static ulong BothPaths(string text)
+    private static ulong EveryPath(string text)
     {
         ulong scalar = InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, gateBits: 0);
         Assert.Equal(scalar, InjectionRules.Triggers.MayMatch(text, InjectionRules.AllMask, gateBits: 256));
