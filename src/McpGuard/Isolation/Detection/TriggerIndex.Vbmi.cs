@@ -32,11 +32,12 @@ namespace McpGuard.Isolation.Detection;
 /// </remarks>
 internal sealed partial class TriggerIndex
 {
-    /// <summary>Characters read past a chunk's last position: the last position's eight folded characters.</summary>
+    /// <summary>Characters read past a chunk's last position (its last step reads 66 classes, a gate hit eight characters),
+    /// rounded up to one classification step.</summary>
     private const int VbmiLookahead = 64;
 
-    /// <summary>Folded characters (and as many classes) kept per chunk: its positions plus the lookahead.</summary>
-    private const int VbmiFoldBytes = (8 * ChunkBlocks) + VbmiLookahead;
+    /// <summary>Classes kept per chunk: its positions plus the lookahead.</summary>
+    private const int VbmiClassBytes = (8 * ChunkBlocks) + VbmiLookahead;
 
     private const int ClassCount = 42;
     private const int BigramRowBytes = 6; // 42 bits per row, in six bytes
@@ -44,9 +45,7 @@ internal sealed partial class TriggerIndex
 
     private static readonly byte[] s_class = BuildClasses();
 
-    // The fold and the classes in two 64-byte halves each (indexed by an ASCII character with vpermi2b).
-    private static readonly Vector512<byte> s_foldLow = Vector512.Create(BuildFold().AsSpan(0, 64));
-    private static readonly Vector512<byte> s_foldHigh = Vector512.Create(BuildFold().AsSpan(64, 64));
+    // The classes in two 64-byte halves (indexed by an ASCII character with vpermi2b).
     private static readonly Vector512<byte> s_classLow = Vector512.Create(s_class.AsSpan(0, 64));
     private static readonly Vector512<byte> s_classHigh = Vector512.Create(s_class.AsSpan(64, 64));
 
@@ -65,9 +64,9 @@ internal sealed partial class TriggerIndex
     /// guarantees <see cref="VbmiLookahead"/> more characters): returns the positions scanned, 0 when the chunk is not all
     /// ASCII (the caller takes <see cref="GateChunkAvx2"/>), or -1 when every wanted rule is found.
     /// </summary>
-    private unsafe int ScanChunkVbmi(ReadOnlySpan<char> text, ushort* chars, int start, byte* folded, byte* classes, ulong wanted, ref ulong found)
+    private unsafe int ScanChunkVbmi(ReadOnlySpan<char> text, ushort* chars, int start, byte* classes, ulong wanted, ref ulong found)
     {
-        if (!FoldChunk(chars, folded, classes))
+        if (!ClassifyChunk(chars, classes))
         {
             return 0;
         }
@@ -81,7 +80,7 @@ internal sealed partial class TriggerIndex
                 int at = group + BitOperations.TrailingZeroCount(candidates);
                 uint h = ClassHash(Unsafe.ReadUnaligned<uint>(classes + at));
                 if (((classGate[h >> 5] >> (int)(h & 31)) & 1) != 0
-                    && OnGateHit(text, start + at, Unsafe.ReadUnaligned<ulong>(folded + at), wanted, ref found))
+                    && OnGateHit(text, start + at, FoldedAsciiWindow(text, start + at), wanted, ref found))
                 {
                     return -1;
                 }
@@ -91,14 +90,14 @@ internal sealed partial class TriggerIndex
         return 8 * ChunkBlocks;
     }
 
-    /// <summary>Folds (<see cref="Fold"/>) and classifies <see cref="VbmiFoldBytes"/> characters; <see langword="false"/>
-    /// when one of them is not ASCII.</summary>
+    /// <summary>Classifies <see cref="VbmiClassBytes"/> characters; <see langword="false"/> when one of them is not
+    /// ASCII.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe bool FoldChunk(ushort* chars, byte* folded, byte* classes)
+    private static unsafe bool ClassifyChunk(ushort* chars, byte* classes)
     {
         Vector512<ushort> nonAscii = Vector512.Create((ushort)0xFF80);
-        Vector512<byte> foldLow = s_foldLow, foldHigh = s_foldHigh, classLow = s_classLow, classHigh = s_classHigh;
-        for (int i = 0; i < VbmiFoldBytes; i += 64)
+        Vector512<byte> classLow = s_classLow, classHigh = s_classHigh;
+        for (int i = 0; i < VbmiClassBytes; i += 64)
         {
             Vector512<ushort> a = Vector512.Load(chars + i);
             Vector512<ushort> b = Vector512.Load(chars + i + 32);
@@ -108,7 +107,6 @@ internal sealed partial class TriggerIndex
             }
 
             Vector512<byte> bytes = Vector512.Create(Avx512BW.ConvertToVector256Byte(a), Avx512BW.ConvertToVector256Byte(b));
-            Avx512Vbmi.PermuteVar64x8x2(foldLow, bytes, foldHigh).Store(folded + i);
             Avx512Vbmi.PermuteVar64x8x2(classLow, bytes, classHigh).Store(classes + i);
         }
 

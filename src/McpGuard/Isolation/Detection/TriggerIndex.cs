@@ -119,7 +119,7 @@ internal sealed partial class TriggerIndex
             }
         }
 
-        _filters = new VbmiFilters(byGram.Keys);
+        _filters = WidestGate == 512 ? new VbmiFilters(byGram.Keys) : default; // about 33 KB, only where they run
 
         // Many grams share one trigger list (the enumerated third and fourth characters): share the arrays too.
         var shared = new Dictionary<string, Trigger[]>(StringComparer.Ordinal);
@@ -216,8 +216,7 @@ internal sealed partial class TriggerIndex
     private unsafe int ScanGateVector(ReadOnlySpan<char> text, ulong wanted, bool vbmi, ref ulong found)
     {
         byte* hitBits = stackalloc byte[ChunkBlocks];
-        byte* folded = stackalloc byte[VbmiFoldBytes];
-        byte* classes = stackalloc byte[VbmiFoldBytes];
+        byte* classes = stackalloc byte[VbmiClassBytes];
         int p = 0;
         fixed (char* chars = text)
         fixed (uint* gate = _gate)
@@ -226,7 +225,7 @@ internal sealed partial class TriggerIndex
             {
                 if (vbmi && p + (8 * ChunkBlocks) + VbmiLookahead <= text.Length)
                 {
-                    int scanned = ScanChunkVbmi(text, (ushort*)chars + p, p, folded, classes, wanted, ref found);
+                    int scanned = ScanChunkVbmi(text, (ushort*)chars + p, p, classes, wanted, ref found);
                     if (scanned < 0)
                     {
                         return -1;
@@ -379,8 +378,9 @@ internal sealed partial class TriggerIndex
         return found == wanted;
     }
 
-    /// <summary><see cref="Folded8"/> for a position whose eight characters are known to be ASCII (a block the vector
-    /// gate tested: its sixteen characters were ASCII and <paramref name="pos"/> is among its first eight).</summary>
+    /// <summary><see cref="Folded8"/> for a position whose eight characters are known to be ASCII (a block the AVX2 gate
+    /// tested: its sixteen characters were ASCII and <paramref name="pos"/> is among its first eight; or a position of a
+    /// chunk the AVX-512 gate took, whose characters and the next 64 were ASCII).</summary>
     private static ulong FoldedAsciiWindow(ReadOnlySpan<char> text, int pos)
     {
         Vector128<ushort> chars = Vector128.Create(MemoryMarshal.Cast<char, ushort>(text.Slice(pos, 8)));
