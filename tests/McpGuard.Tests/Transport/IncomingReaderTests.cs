@@ -8,13 +8,18 @@ namespace McpGuard.Tests.Transport;
 /// <summary>
 /// The guard's view of the server's messages (<c>GuardedTransport.IncomingReader</c>): answers the guard makes itself
 /// (denials) must reach the session while its read is parked on the server's side, over the SDK's real in-process server.
+/// Each test runs twice: over the SDK's transport, and over the same transport re-exposed through a channel that runs
+/// the reader's continuations inline (<see cref="SynchronousContinuationsClientTransport"/>), where a denial's wake-up
+/// resumes the session's read inside the thread that delivers the denial.
 /// </summary>
 public sealed class IncomingReaderTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task CallToolAsync_DeniedWhileAnotherCallIsPending_DenialArrivesBeforeThePendingAnswer()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CallToolAsync_DeniedWhileAnotherCallIsPending_DenialArrivesBeforeThePendingAnswer(bool synchronousContinuations)
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,7 +32,7 @@ public sealed class IncomingReaderTests
             }, new() { Name = "slow", Description = "Waits until released." }),
             McpServerTool.Create(() => "secret!", new() { Name = "secret", Description = "Hidden tool." }));
         await using McpGuardEngine engine = CreateEngine(new EvidenceCollector());
-        await using McpClient client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), "demo"));
+        await using McpClient client = await engine.ConnectAsync(engine.WrapTransport(Transport(server, synchronousContinuations), "demo"));
         await client.ListToolsAsync();
 
         Task<CallToolResult> slow = client.CallToolAsync("slow").AsTask();
@@ -49,8 +54,10 @@ public sealed class IncomingReaderTests
         Assert.Contains("slow done", ((TextContentBlock)done.Content[0]).Text);
     }
 
-    [Fact]
-    public async Task CallToolAsync_ManyAllowedAndDeniedCallsInterleaved_EachGetsItsOwnAnswer()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CallToolAsync_ManyAllowedAndDeniedCallsInterleaved_EachGetsItsOwnAnswer(bool synchronousContinuations)
     {
         await using var server = InProcessServer.Start("demo-server", "1.0.0",
             McpServerTool.Create(async (string text) =>
@@ -61,7 +68,7 @@ public sealed class IncomingReaderTests
             McpServerTool.Create(() => "secret!", new() { Name = "secret", Description = "Hidden tool." }));
         var evidence = new EvidenceCollector();
         await using McpGuardEngine engine = CreateEngine(evidence);
-        await using McpClient client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), "demo"));
+        await using McpClient client = await engine.ConnectAsync(engine.WrapTransport(Transport(server, synchronousContinuations), "demo"));
         await client.ListToolsAsync();
 
         const int Calls = 400;
@@ -88,8 +95,10 @@ public sealed class IncomingReaderTests
         Assert.Equal(Calls / 2, evidence.Events.Count(e => e.Kind == GuardEvidenceKind.ToolCallDecision && e.RuleId == "tool.hidden"));
     }
 
-    [Fact]
-    public async Task DisposeAsync_WhileReadIsParkedOnTheServer_PendingCallEndsWithoutHanging()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DisposeAsync_WhileReadIsParkedOnTheServer_PendingCallEndsWithoutHanging(bool synchronousContinuations)
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = InProcessServer.Start("demo-server", "1.0.0",
@@ -100,7 +109,7 @@ public sealed class IncomingReaderTests
                 return "never";
             }, new() { Name = "slow", Description = "Never answers." }));
         await using McpGuardEngine engine = CreateEngine(new EvidenceCollector());
-        McpClient client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), "demo"));
+        McpClient client = await engine.ConnectAsync(engine.WrapTransport(Transport(server, synchronousContinuations), "demo"));
         await client.ListToolsAsync();
         Task<CallToolResult> pending = client.CallToolAsync("slow").AsTask();
         await started.Task.WaitAsync(Timeout);
@@ -111,6 +120,10 @@ public sealed class IncomingReaderTests
         Assert.NotNull(failure);
         Assert.IsNotType<TimeoutException>(failure); // ended by the disposal, not by the test's own timeout
     }
+
+    private static IClientTransport Transport(InProcessServer server, bool synchronousContinuations) => synchronousContinuations
+        ? new SynchronousContinuationsClientTransport(server.CreateClientTransport())
+        : server.CreateClientTransport();
 
     private static McpGuardEngine CreateEngine(EvidenceCollector evidence)
     {

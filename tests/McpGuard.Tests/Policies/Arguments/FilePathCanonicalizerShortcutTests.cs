@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using McpGuard.Policies.Arguments;
+using McpGuard.Tests.Infrastructure;
 
 namespace McpGuard.Tests.Policies.Arguments;
 
@@ -85,6 +86,61 @@ public sealed class FilePathCanonicalizerShortcutTests : IDisposable
         Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "up-link", "dir", "file.txt"))); // a link in the middle
         Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "loop"))); // a looping link last
         Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "dangling"))); // a dangling link last
+    }
+
+    /// <summary>
+    /// Where <c>openat2(2)</c> is refused (an older kernel: <c>ENOSYS</c>; a container's seccomp profile: <c>ENOSYS</c>
+    /// or <c>EPERM</c>), the shortcut must give the same answers through <c>readlink(2)</c> and stop trying
+    /// <c>openat2</c>. Run under a real seccomp filter on a thread of its own.
+    /// </summary>
+    [Theory]
+    [InlineData(38)] // ENOSYS
+    [InlineData(1)] // EPERM
+    public void TryWalkWithoutLinks_OpenAt2RefusedBySeccomp_SameAnswersThroughReadlink(int errno)
+    {
+        if (!SeccompThread.Supported)
+        {
+            return; // seccomp is Linux only
+        }
+
+        const int SysOpenAt2 = 437;
+        string[] names = ["dir", "file.txt", "rel-link", "up-link", "dangling", "loop", "missing", "ünï"];
+        string[] paths =
+        [
+            .. from a in names from b in names select $"{_root}/{a}/{b}",
+            .. from a in names from b in names from c in names select $"{_root}/dir/{a}/{b}/{c}",
+        ];
+
+        // The oracle: the general walk, on this unfiltered thread.
+        (string, string)?[] expected = [.. paths.Select(p => Try(() => FilePathCanonicalizer.CanonicalizeByWalk(p)))];
+        try
+        {
+            UnixLink.UseOpenAt2 = true;
+            SeccompThread.Run(SysOpenAt2, errno, () =>
+            {
+                Assert.Equal(errno, SeccompThread.ErrnoOf(SysOpenAt2)); // the filter is in force on this thread
+                Assert.True(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "ünï", "new.txt")));
+                Assert.False(UnixLink.UseOpenAt2); // refused once: not tried again
+                UnixLink.UseOpenAt2 = true;
+                Assert.True(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "missing", "deeper", "new.txt")));
+                UnixLink.UseOpenAt2 = true;
+                Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "rel-link", "new.txt")));
+                UnixLink.UseOpenAt2 = true;
+                Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "up-link", "dir", "file.txt")));
+                UnixLink.UseOpenAt2 = true;
+                Assert.False(UnixLink.TryWalkWithoutLinks(Path.Combine(_root, "dir", "dangling")));
+                for (int i = 0; i < paths.Length; i++)
+                {
+                    UnixLink.UseOpenAt2 = i % 2 == 0; // both the first refusal and the readlink-only walk
+                    string path = paths[i];
+                    Assert.True(expected[i] == Try(() => FilePathCanonicalizer.Canonicalize(path)), path);
+                }
+            });
+        }
+        finally
+        {
+            UnixLink.UseOpenAt2 = true;
+        }
     }
 
     [Property(MaxTest = 300)]
