@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using Microsoft.Extensions.Logging;
 
 namespace McpGuard;
@@ -34,6 +35,23 @@ public sealed class GuardHttpHandlerSettings
     /// DNS and for DNS-rebinding tests.
     /// </summary>
     public Func<string, CancellationToken, ValueTask<IPAddress[]>>? HostResolver { get; set; }
+
+    /// <summary>
+    /// TLS settings for every connection of the chain (the MCP server, its redirect hops, OAuth discovery): client
+    /// certificates for mutual TLS (<see cref="SslClientAuthenticationOptions.ClientCertificates"/> or
+    /// <see cref="SslClientAuthenticationOptions.ClientCertificateContext"/>), a validation callback that trusts a private CA
+    /// or pins the server's certificate, protocol versions, revocation checking. Copied into the socket handler's
+    /// <see cref="SocketsHttpHandler.SslOptions"/>; <see langword="null"/> (the default) keeps the platform's defaults, which
+    /// validate the server's certificate chain and name against the system's trust store.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="SslClientAuthenticationOptions.TargetHost"/> must be left unset: the handler sets it for each connection to
+    /// the host it connects to, so each hop's certificate is checked against that hop's name (a fixed name would check a
+    /// redirect's host against another name). <see cref="SslClientAuthenticationOptions.EncryptionPolicy"/> is not copied:
+    /// connections are always encrypted. A validation callback replaces the platform's check entirely; the address and
+    /// redirect policies apply unchanged. TLS does not change which hosts may be reached.
+    /// </remarks>
+    public SslClientAuthenticationOptions? Tls { get; set; }
 
     /// <summary>Logger factory; <see langword="null"/> for none (the engine supplies its own).</summary>
     public ILoggerFactory? LoggerFactory { get; set; }

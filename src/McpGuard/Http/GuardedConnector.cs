@@ -23,14 +23,36 @@ internal sealed class GuardedConnector
         _resolver = resolver ?? (static async (host, ct) => await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false));
     }
 
-    public SocketsHttpHandler CreateSocketsHandler() => new()
+    /// <summary>The socket handler: no redirects, no proxy, this connector, and the host's TLS settings (copied, so later changes to them do not apply).</summary>
+    public SocketsHttpHandler CreateSocketsHandler(System.Net.Security.SslClientAuthenticationOptions? tls = null)
     {
-        AllowAutoRedirect = false,
-        UseProxy = false, // a proxy would make the connect callback see the proxy, not the target
-        ConnectCallback = ConnectAsync,
-        ConnectTimeout = Timeout.InfiniteTimeSpan, // enforced in ConnectAsync with the configured limit
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-    };
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false, // a proxy would make the connect callback see the proxy, not the target
+            ConnectCallback = ConnectAsync,
+            ConnectTimeout = Timeout.InfiniteTimeSpan, // enforced in ConnectAsync with the configured limit
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        };
+        if (tls is not null)
+        {
+            handler.SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                AllowRenegotiation = tls.AllowRenegotiation,
+                ApplicationProtocols = tls.ApplicationProtocols is null ? null : [.. tls.ApplicationProtocols],
+                CertificateChainPolicy = tls.CertificateChainPolicy,
+                CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode,
+                CipherSuitesPolicy = tls.CipherSuitesPolicy,
+                ClientCertificateContext = tls.ClientCertificateContext,
+                ClientCertificates = tls.ClientCertificates is null ? null : [.. tls.ClientCertificates],
+                EnabledSslProtocols = tls.EnabledSslProtocols,
+                LocalCertificateSelectionCallback = tls.LocalCertificateSelectionCallback,
+                RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback,
+            };
+        }
+
+        return handler;
+    }
 
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {

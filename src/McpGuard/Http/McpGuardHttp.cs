@@ -21,7 +21,8 @@ public static class McpGuardHttp
     /// <param name="settings">Run-time hooks; <see langword="null"/> for none.</param>
     /// <returns>The outermost handler; dispose it (or the <see cref="HttpClient"/> that owns it) to close connections.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or <paramref name="serverUri"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException"><paramref name="serverUri"/> is not an absolute http(s) URL.</exception>
+    /// <exception cref="ArgumentException"><paramref name="serverUri"/> is not an absolute http(s) URL, or
+    /// <see cref="GuardHttpHandlerSettings.Tls"/> sets a <c>TargetHost</c>.</exception>
     /// <exception cref="OptionsValidationException"><paramref name="options"/> is invalid.</exception>
     public static HttpMessageHandler CreateHandler(GuardHttpOptions options, Uri serverUri, GuardHttpHandlerSettings? settings = null)
     {
@@ -40,7 +41,8 @@ public static class McpGuardHttp
     /// <param name="settings">Run-time hooks; <see langword="null"/> for none.</param>
     /// <returns>The client (default <see cref="HttpClient.Timeout"/>, as the SDK's own client).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or <paramref name="serverUri"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException"><paramref name="serverUri"/> is not an absolute http(s) URL.</exception>
+    /// <exception cref="ArgumentException"><paramref name="serverUri"/> is not an absolute http(s) URL, or
+    /// <see cref="GuardHttpHandlerSettings.Tls"/> sets a <c>TargetHost</c>.</exception>
     /// <exception cref="OptionsValidationException"><paramref name="options"/> is invalid.</exception>
     public static HttpClient CreateHttpClient(GuardHttpOptions options, Uri serverUri, GuardHttpHandlerSettings? settings = null) =>
         new(CreateHandler(options, serverUri, settings), disposeHandler: true);
@@ -63,6 +65,11 @@ public static class McpGuardHttp
             throw new ArgumentException("The MCP server URL must be an absolute http(s) URL.", nameof(serverUri));
         }
 
+        if (!string.IsNullOrEmpty(settings.Tls?.TargetHost))
+        {
+            throw new ArgumentException("GuardHttpHandlerSettings.Tls.TargetHost must be unset: each connection is checked against the name of the host it connects to.", nameof(settings));
+        }
+
         var failures = new List<string>();
         GuardHttpOptions.Validate(failures, "Http", options);
         if (failures.Count > 0)
@@ -73,7 +80,7 @@ public static class McpGuardHttp
         var policy = new HttpGuardPolicy(options, serverUri);
         reporter = new HttpGuardReporter(recorder, loggers.CreateLogger("McpGuard.Http"), settings.ServerName, McpGuardHttpPolicyException.Redact(serverUri), time);
         var connector = new GuardedConnector(policy, reporter, settings.HostResolver);
-        HttpMessageHandler inner = Stack(settings.PerHopHandlers, connector.CreateSocketsHandler());
+        HttpMessageHandler inner = Stack(settings.PerHopHandlers, connector.CreateSocketsHandler(settings.Tls));
         inner = Stack(settings.AdditionalHandlers, new GuardRedirectHandler(policy, reporter) { InnerHandler = inner });
         return new OAuthDiscoveryPolicyHandler(policy, reporter) { InnerHandler = inner };
     }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,18 +34,29 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
 
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
-    public string BaseUrl => $"http://{(Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + Address + "]" : Address.ToString())}:{Port}";
+    /// <summary>Whether the server speaks TLS (started with HTTPS options).</summary>
+    public bool Https { get; private set; }
 
-    public static async Task<LoopbackHttpServer> StartAsync(string address, RequestDelegate handler, int port = 0)
+    public string BaseUrl => $"{(Https ? "https" : "http")}://{(Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + Address + "]" : Address.ToString())}:{Port}";
+
+    /// <summary>Starts the server; with <paramref name="https"/> it speaks TLS (Kestrel's <c>UseHttps</c>: certificate, client certificate mode).</summary>
+    public static async Task<LoopbackHttpServer> StartAsync(string address, RequestDelegate handler, int port = 0, Action<HttpsConnectionAdapterOptions>? https = null)
     {
-        var server = new LoopbackHttpServer { Address = IPAddress.Parse(address) };
+        var server = new LoopbackHttpServer { Address = IPAddress.Parse(address), Https = https is not null };
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(server.Address, port, listen => listen.Use(next => connection =>
+        builder.WebHost.ConfigureKestrel(k => k.Listen(server.Address, port, listen =>
         {
-            Interlocked.Increment(ref server._connections);
-            return next(connection);
-        })));
+            listen.Use(next => connection =>
+            {
+                Interlocked.Increment(ref server._connections);
+                return next(connection);
+            });
+            if (https is not null)
+            {
+                listen.UseHttps(https);
+            }
+        }));
         WebApplication app = builder.Build();
         app.Run(async context =>
         {
@@ -52,7 +64,8 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                 context.Request.Method,
                 context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.Authorization.ToString(),
-                context.Request.Headers.Cookie.ToString()));
+                context.Request.Headers.Cookie.ToString(),
+                context.Connection.ClientCertificate?.Thumbprint));
             await handler(context);
         });
         await app.StartAsync();
@@ -73,4 +86,4 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
     }
 }
 
-internal sealed record RecordedRequest(string Method, string PathAndQuery, string Authorization, string Cookie);
+internal sealed record RecordedRequest(string Method, string PathAndQuery, string Authorization, string Cookie, string? ClientCertificateThumbprint = null);
