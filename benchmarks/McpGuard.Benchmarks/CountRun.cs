@@ -29,6 +29,7 @@ internal static class CountRun
         long items0 = ThreadPool.CompletedWorkItemCount;
         long faults0 = MinorFaults();
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        TimeSpan pause0 = GC.GetTotalPauseDuration();
         var wall = Stopwatch.StartNew();
         for (int i = 0; i < n; i++)
         {
@@ -42,9 +43,10 @@ internal static class CountRun
         long jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
         double items = (double)(ThreadPool.CompletedWorkItemCount - items0) / n;
         double faults = (double)(MinorFaults() - faults0) / n;
+        double pause = (GC.GetTotalPauseDuration() - pause0).TotalMicroseconds / n;
         double retained = (double)(GC.GetTotalMemory(forceFullCollection: true) - live0) / n;
         string gcs = string.Create(CultureInfo.InvariantCulture, $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} warmup={warmup.TotalSeconds:F0}s n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs} retained-bytes={retained:F1}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COUNT {mode} chars={resultChars} warmup={warmup.TotalSeconds:F0}s n={n} wall={wall.Elapsed.TotalMicroseconds / n:F1}us cpu={cpu:F1}us bytes={bytes:F0} jitted={jitted} threadpool-items={items:F2} minor-faults={faults:F2} gc0/1/2={gcs} gc-pause={pause:F2}us retained-bytes={retained:F1}"));
         return 0;
     }
 

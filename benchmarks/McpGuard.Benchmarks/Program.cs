@@ -11,6 +11,11 @@ if (args.Contains("--quick", StringComparer.Ordinal))
 // --prefilter [files.jsonl...]: detector rules let through by the keyword prefilter (see PrefilterStats).
 // --count <mode> <n> [resultChars]: runs n calls of one client after a warm-up and prints CPU time and allocations per call. CPU time
 // and allocations are steadier than wall-clock time on a busy machine (see CountRun).
+if (args.Length > 0 && args[0] is "--guardcost" or "--guardcost-only")
+{
+    return await GuardCostRun.RunAsync(Console.Out, args);
+}
+
 if (args.Length > 0 && args[0] == "--prefilter")
 {
     return PrefilterStats.Run(args[1..]);
