@@ -40,7 +40,7 @@ internal sealed class GuardedConnector
             {
                 AllowRenegotiation = tls.AllowRenegotiation,
                 ApplicationProtocols = tls.ApplicationProtocols is null ? null : [.. tls.ApplicationProtocols],
-                CertificateChainPolicy = tls.CertificateChainPolicy,
+                CertificateChainPolicy = tls.CertificateChainPolicy?.Clone(),
                 CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode,
                 CipherSuitesPolicy = tls.CipherSuitesPolicy,
                 ClientCertificateContext = tls.ClientCertificateContext,

@@ -16,6 +16,7 @@ public sealed partial class McpGuardEngine
     /// <returns>A client that owns its handler chain.</returns>
     /// <exception cref="McpGuardConnectionRefusedException">The server is not registered.</exception>
     /// <exception cref="InvalidOperationException">No server URL was given and the registration has no <see cref="GuardHttpOptions.Endpoint"/>.</exception>
+    /// <exception cref="ArgumentException"><see cref="GuardHttpHandlerSettings.Tls"/> sets a <c>TargetHost</c>.</exception>
     public HttpClient CreateHttpClient(string serverName, Uri? serverUri = null, GuardHttpHandlerSettings? settings = null) =>
         new(CreateHttpHandler(serverName, serverUri, settings, out _), disposeHandler: true);
 
@@ -32,6 +33,7 @@ public sealed partial class McpGuardEngine
     /// <returns>The guarded transport; it owns the HTTP client.</returns>
     /// <exception cref="McpGuardConnectionRefusedException">The server is not registered.</exception>
     /// <exception cref="InvalidOperationException">Neither <paramref name="transportOptions"/> nor the registration gives an endpoint.</exception>
+    /// <exception cref="ArgumentException"><see cref="GuardHttpHandlerSettings.Tls"/> sets a <c>TargetHost</c>.</exception>
     public GuardedClientTransport CreateHttpTransport(string serverName, HttpClientTransportOptions? transportOptions = null, GuardPrincipal? principal = null, GuardHttpHandlerSettings? settings = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(serverName);
