@@ -36,11 +36,13 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
                 response = await Task.Run(() => handler.RequestApprovalAsync(request, token).AsTask(), CancellationToken.None)
                     .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
             {
-                // WaitAsync's timer can fire before the one of 'timeout' (same due time); leaving this scope disposes
-                // 'timeout' unfired, so cancel it now or the handler is never told that its request expired.
-                CancelQuietly(timeout);
+                // Leaving this scope disposes 'linked'. WaitAsync can end before 'linked' is cancelled: its timer can fire
+                // before the one of 'timeout' (same due time), and when the caller cancels, WaitAsync's own registration
+                // on that token can run first and resume this method inside the cancellation, before the callback that
+                // would cancel 'linked'. Cancel it now, or the handler is never told that its request expired or was withdrawn.
+                CancelQuietly(linked);
                 throw;
             }
         }

@@ -290,11 +290,14 @@ internal sealed class ServerRequestGuard(McpGuardOptions options, IElicitationAp
                 decision = await Task.Run(() => approver.ReviewAsync(request, token).AsTask(), CancellationToken.None)
                     .WaitAsync(timeout, timeProvider, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
             {
+                // As in ApprovalCoordinator: WaitAsync can end before 'linked' is cancelled (its own timer, or its own
+                // registration on the caller's token running first); leaving this scope disposes 'linked', so cancel it
+                // now or the handler is never told that the request expired or was withdrawn.
                 try
                 {
-                    timer.Cancel();
+                    linked.Cancel();
                 }
                 catch (AggregateException)
                 {

@@ -40,6 +40,7 @@ internal sealed partial class GuardedTransport
     ];
 
     private readonly ConcurrentDictionary<RequestId, string> _serverRequests = new();
+    private readonly ConcurrentDictionary<RequestId, CancellationTokenSource> _elicitationReviewsById = new(); // cancelled when the server withdraws the request
     private readonly ConcurrentDictionary<string, MrtrRound> _mrtrRounds = new(StringComparer.Ordinal);
     private volatile JsonObject? _clientCapabilities;
     private int _elicitationReviews;
@@ -185,7 +186,7 @@ internal sealed partial class GuardedTransport
             return null;
         }
 
-        if (_serverRequests.ContainsKey(request.Id))
+        if (_serverRequests.ContainsKey(request.Id) || _elicitationReviewsById.ContainsKey(request.Id))
         {
             await ProtocolViolationAsync("protocol.duplicate-request-id", "The server reused the id of a request the client has not answered yet; the duplicate was dropped.", id).ConfigureAwait(false);
             return null;
@@ -239,8 +240,11 @@ internal sealed partial class GuardedTransport
                     return null;
                 }
 
-                // Approval can take minutes: decide off the receive loop so other messages keep flowing.
-                _ = Task.Run(() => ReviewServerElicitationAsync(request, parameters!, elicitation));
+                // Approval can take minutes: decide off the receive loop so other messages keep flowing. The review ends
+                // early if the server cancels its request (notifications/cancelled) or the session closes.
+                var review = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+                _elicitationReviewsById[request.Id] = review;
+                _ = Task.Run(() => ReviewServerElicitationAsync(request, parameters!, elicitation, review));
                 return null;
         }
     }
@@ -248,7 +252,7 @@ internal sealed partial class GuardedTransport
     /// <summary>The server cancelled one of its requests: the client will not answer it (spec: cancellation), so stop tracking it.</summary>
     private void ForgetCancelledServerRequest(JsonRpcNotification notification)
     {
-        if (notification.Method != NotificationMethods.CancelledNotification || _serverRequests.IsEmpty
+        if (notification.Method != NotificationMethods.CancelledNotification || (_serverRequests.IsEmpty && _elicitationReviewsById.IsEmpty)
             || notification.Params is not JsonObject p || p["requestId"] is not JsonValue idValue)
         {
             return;
@@ -263,6 +267,27 @@ internal sealed partial class GuardedTransport
         if (id.Id is not null)
         {
             _serverRequests.TryRemove(id, out _);
+            if (_elicitationReviewsById.TryRemove(id, out CancellationTokenSource? review))
+            {
+                // Off the receive loop: cancellation runs the approval handler's callbacks, which are host code.
+                ThreadPool.UnsafeQueueUserWorkItem(static r => CancelQuietly(r), review, preferLocal: false);
+            }
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The review ended on its own meanwhile.
+        }
+        catch (AggregateException)
+        {
+            // A handler's cancellation callback failed; the review ends as cancelled either way.
         }
     }
 
@@ -272,14 +297,20 @@ internal sealed partial class GuardedTransport
         return request;
     }
 
-    private async Task ReviewServerElicitationAsync(JsonRpcRequest request, JsonObject parameters, ServerRequestVerdict verdict)
+    private async Task ReviewServerElicitationAsync(JsonRpcRequest request, JsonObject parameters, ServerRequestVerdict verdict, CancellationTokenSource review)
     {
         try
         {
             string id = request.Id.ToString();
             (bool approved, GuardDecision decision, ApprovalEvidence approval) = await ServerRequestPolicy
-                .ReviewElicitationAsync(_session, id, parameters, verdict.Flags, _cts.Token).ConfigureAwait(false);
-            if (approved)
+                .ReviewElicitationAsync(_session, id, parameters, verdict.Flags, review.Token).ConfigureAwait(false);
+            if (review.IsCancellationRequested && !_cts.IsCancellationRequested)
+            {
+                // The server withdrew the request: it expects no answer (cancellation spec), so none is sent.
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, request.Method, GuardDecisionKind.Deny, "server-request.cancelled",
+                    "The server cancelled the request while it waited for approval.", verdict.Details, approval).ConfigureAwait(false);
+            }
+            else if (approved)
             {
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, id, request.Method, GuardDecisionKind.Allow, verdict.Flags[0].RuleId, "Approved by the host.", verdict.Details, approval).ConfigureAwait(false);
                 await DeliverAsync(Track(request)).ConfigureAwait(false);
@@ -296,6 +327,8 @@ internal sealed partial class GuardedTransport
         }
         finally
         {
+            _elicitationReviewsById.TryRemove(new KeyValuePair<RequestId, CancellationTokenSource>(request.Id, review));
+            review.Dispose();
             Interlocked.Decrement(ref _elicitationReviews);
         }
     }

@@ -225,6 +225,29 @@ public sealed class ApprovalCoordinatorTests
         Assert.Equal(("approval.cancelled", "cancelled"), (d.RuleId, e.Result));
     }
 
+    /// <summary>The handler must learn that the caller gave up (its UI can close the prompt), not wait for the approval timeout.</summary>
+    [Fact]
+    public async Task ResolveAsync_CallerCancels_HandlersTokenIsCancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<(GuardDecision, ApprovalEvidence)> task = Coordinator(async (r, ct) =>
+        {
+            using CancellationTokenRegistration registration = ct.Register(() => told.TrySetResult());
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return r.Approve();
+        }).ResolveAsync(Call(), s_reasons, cts.Token).AsTask();
+        await started.Task.WaitAsync(s_bound);
+
+        await cts.CancelAsync();
+        (GuardDecision d, _) = await task.WaitAsync(s_bound);
+
+        Assert.Equal("approval.cancelled", d.RuleId);
+        await told.Task.WaitAsync(s_bound); // the approval timeout is fake time here: only the cancellation can tell it
+    }
+
     [Fact]
     public async Task ResolveAsync_HandlerTakesFakeTime_RecordsDurationFromTimeProvider()
     {

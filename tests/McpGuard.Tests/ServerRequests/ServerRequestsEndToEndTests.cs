@@ -257,6 +257,61 @@ public sealed class ServerRequestsEndToEndTests : IDisposable
         Assert.Equal("approval.timeout", Decision(c, "elicitation/create").RuleId);
     }
 
+    /// <summary>
+    /// A server that withdraws its elicitation (<c>notifications/cancelled</c>, JSON-RPC path) while the host's approver is
+    /// still deciding: the approver's token is cancelled at once instead of at the approval timeout, the request is not
+    /// answered (the cancellation spec: the receiver does not respond), and the evidence says the server withdrew it.
+    /// </summary>
+    [Fact]
+    public async Task Elicitation_ServerCancelsWhileApprovalIsPending_ReviewEndsWithoutAnAnswer()
+    {
+        var reviewStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var approverCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        McpServerTool withdraw = McpServerTool.Create(async (McpServer server, CancellationToken ct) =>
+        {
+            using var ask = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Task<ElicitResult> pending = server.ElicitAsync(Form("Card details", "cardNumber"), ask.Token).AsTask();
+            await reviewStarted.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            await ask.CancelAsync(); // the SDK sends notifications/cancelled for the elicitation
+            try
+            {
+                await pending;
+                return "answered";
+            }
+            catch (OperationCanceledException)
+            {
+                return "withdrawn";
+            }
+        }, new() { Name = "ask" });
+        await using InProcessServer server = InProcessServer.Start("helper", "1.0", withdraw);
+        (GuardedConnection c, string text, _) = await CallAsync(server, "ask", "2025-11-25",
+            approver: async (r, ct) =>
+            {
+                reviewStarted.TrySetResult();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    approverCancelled.TrySetResult();
+                    throw;
+                }
+
+                return r.Approve();
+            },
+            root: o => o.Approval.Timeout = TimeSpan.FromMinutes(10));
+        await using GuardedConnection scope = c;
+
+        Assert.Equal("withdrawn", text);
+        await approverCancelled.Task.WaitAsync(TimeSpan.FromSeconds(20)); // not the 10-minute approval timeout
+        GuardEvidence decision = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ServerRequestDecision && e.RuleId == "server-request.cancelled", 20_000);
+        Assert.Equal(GuardDecisionKind.Deny, decision.Decision);
+        Assert.Equal("cancelled", decision.Approval?.Result);
+        Assert.Equal(0, Volatile.Read(ref _elicitations)); // the client's handler never saw it
+        Assert.DoesNotContain(c.Evidence.Events, e => e.Kind == GuardEvidenceKind.ServerRequestDecision && e.RuleId == "approval.cancelled");
+    }
+
     [Theory]
     [MemberData(nameof(Protocols))]
     public async Task Elicitation_UrlModeToUnknownHost_NeedsApproval(string? protocol)
