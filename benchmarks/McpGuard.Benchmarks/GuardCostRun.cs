@@ -23,7 +23,7 @@ internal static class GuardCostRun
         int seconds = args.Length > (only ? 2 : 1) ? int.Parse(args[only ? 2 : 1], inv) : 20;
         int chars = !only && args.Length > 2 ? int.Parse(args[2], inv) : Scenario.ResultChars;
 
-        McpGuardEngine engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
+        await using McpGuardEngine engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
         await using McpClient unguarded = await McpClient.CreateAsync(new LoopbackClientTransport(chars));
         await using McpClient guarded = await engine.ConnectAsync(engine.WrapTransport(new LoopbackClientTransport(chars), Scenario.ServerName));
         await guarded.ListToolsAsync();
@@ -64,7 +64,6 @@ internal static class GuardCostRun
             output.WriteLine(string.Create(inv, $"GUARDCOST {which} chars={chars} rounds={times[0].Count} {medians[0]:F2}us"));
         }
 
-        await engine.DisposeAsync();
         return 0;
     }
 }

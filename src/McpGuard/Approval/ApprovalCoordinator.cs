@@ -91,7 +91,9 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         return (GuardDecision.Allow, new ApprovalEvidence(digest, "approved", response.ApproverId, response.Comment, duration));
     }
 
-    private static void CancelQuietly(CancellationTokenSource source)
+    /// <summary>Cancels <paramref name="source"/> to tell an approval handler its request ended; a handler's failing
+    /// cancellation callback, or a source already disposed because the approval ended meanwhile, changes nothing.</summary>
+    internal static void CancelQuietly(CancellationTokenSource source)
     {
         try
         {
@@ -100,6 +102,10 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         catch (AggregateException)
         {
             // A handler's cancellation callback failed; the request is denied either way.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The approval ended on its own meanwhile.
         }
     }
 

@@ -295,15 +295,7 @@ internal sealed class ServerRequestGuard(McpGuardOptions options, IElicitationAp
                 // As in ApprovalCoordinator: WaitAsync can end before 'linked' is cancelled (its own timer, or its own
                 // registration on the caller's token running first); leaving this scope disposes 'linked', so cancel it
                 // now or the handler is never told that the request expired or was withdrawn.
-                try
-                {
-                    linked.Cancel();
-                }
-                catch (AggregateException)
-                {
-                    // A handler's cancellation callback failed; the request is declined either way.
-                }
-
+                Approval.ApprovalCoordinator.CancelQuietly(linked);
                 throw;
             }
         }

@@ -270,24 +270,8 @@ internal sealed partial class GuardedTransport
             if (_elicitationReviewsById.TryRemove(id, out CancellationTokenSource? review))
             {
                 // Off the receive loop: cancellation runs the approval handler's callbacks, which are host code.
-                ThreadPool.UnsafeQueueUserWorkItem(static r => CancelQuietly(r), review, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static r => Approval.ApprovalCoordinator.CancelQuietly(r), review, preferLocal: false);
             }
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The review ended on its own meanwhile.
-        }
-        catch (AggregateException)
-        {
-            // A handler's cancellation callback failed; the review ends as cancelled either way.
         }
     }
 
