@@ -23,51 +23,23 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
         }
 
         var request = new ToolApprovalRequest(call, reasons, digest, timeProvider.GetUtcNow());
-        long started = timeProvider.GetTimestamp();
-        ToolApprovalResponse? response;
-        try
+        (ApprovalCallEnding ending, ToolApprovalResponse? response, Exception? failure, double duration) = await ApprovalCall.AskAsync(
+            token => handler.RequestApprovalAsync(request, token), options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        switch (ending)
         {
-            using var timeout = new CancellationTokenSource(options.Timeout, timeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            CancellationToken token = linked.Token;
-            try
-            {
-                // Run the handler on the thread pool: a handler that blocks synchronously (e.g. a console prompt) must still time out.
-                response = await Task.Run(() => handler.RequestApprovalAsync(request, token).AsTask(), CancellationToken.None)
-                    .WaitAsync(options.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-            {
-                // Leaving this scope disposes 'linked'. WaitAsync can end before 'linked' is cancelled: its timer can fire
-                // before the one of 'timeout' (same due time), and when the caller cancels, WaitAsync's own registration
-                // on that token can run first and resume this method inside the cancellation, before the callback that
-                // would cancel 'linked'. Cancel it now, or the handler is never told that its request expired or was withdrawn.
-                CancelQuietly(linked);
-                throw;
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return (GuardDecision.Deny("The caller cancelled while approval was pending.", "approval.cancelled"),
-                new ApprovalEvidence(digest, "cancelled", null, null, Elapsed(started)));
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            return (GuardDecision.Deny("The approval handler did not answer in time.", "approval.timeout"),
-                new ApprovalEvidence(digest, "timeout", null, null, Elapsed(started)));
-        }
-        catch (Exception ex)
-        {
-            Log.ApprovalHandlerFailed(logger, ex);
-            return (GuardDecision.Deny($"The approval handler failed with {ex.GetType().Name}.", "approval.handler-error"),
-                new ApprovalEvidence(digest, "handler-error", null, null, Elapsed(started)));
-        }
-
-        double duration = Elapsed(started);
-        if (timeProvider.GetElapsedTime(started) >= options.Timeout)
-        {
-            return (GuardDecision.Deny("The approval handler answered after the timeout.", "approval.timeout"),
-                new ApprovalEvidence(digest, "timeout", response?.ApproverId, response?.Comment, duration));
+            case ApprovalCallEnding.Cancelled:
+                return (GuardDecision.Deny("The caller cancelled while approval was pending.", "approval.cancelled"),
+                    new ApprovalEvidence(digest, "cancelled", null, null, duration));
+            case ApprovalCallEnding.TimedOut:
+                return (GuardDecision.Deny("The approval handler did not answer in time.", "approval.timeout"),
+                    new ApprovalEvidence(digest, "timeout", null, null, duration));
+            case ApprovalCallEnding.Failed:
+                Log.ApprovalHandlerFailed(logger, failure!);
+                return (GuardDecision.Deny($"The approval handler failed with {failure!.GetType().Name}.", "approval.handler-error"),
+                    new ApprovalEvidence(digest, "handler-error", null, null, duration));
+            case ApprovalCallEnding.Late:
+                return (GuardDecision.Deny("The approval handler answered after the timeout.", "approval.timeout"),
+                    new ApprovalEvidence(digest, "timeout", response?.ApproverId, response?.Comment, duration));
         }
 
         if (response is null)
@@ -90,26 +62,6 @@ internal sealed class ApprovalCoordinator(IToolApprovalHandler? handler, Approva
 
         return (GuardDecision.Allow, new ApprovalEvidence(digest, "approved", response.ApproverId, response.Comment, duration));
     }
-
-    /// <summary>Cancels <paramref name="source"/> to tell an approval handler its request ended; a handler's failing
-    /// cancellation callback, or a source already disposed because the approval ended meanwhile, changes nothing.</summary>
-    internal static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (AggregateException)
-        {
-            // A handler's cancellation callback failed; the request is denied either way.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The approval ended on its own meanwhile.
-        }
-    }
-
-    private double Elapsed(long started) => timeProvider.GetElapsedTime(started).TotalMilliseconds;
 
     /// <summary>SHA-256 over the canonical JSON of everything the approver is shown and the request's identity.</summary>
     internal static string ComputeDigest(ToolCallContext call, IReadOnlyList<GuardDecision> reasons)

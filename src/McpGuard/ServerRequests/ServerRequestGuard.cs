@@ -276,52 +276,24 @@ internal sealed class ServerRequestGuard(McpGuardOptions options, IElicitationAp
         var fieldNames = (parameters["requestedSchema"] as JsonObject)?["properties"] is JsonObject props ? props.Select(p => p.Key).ToArray() : [];
         JsonElement? schema = parameters["requestedSchema"] is JsonObject s ? JsonSerializer.SerializeToElement(s, McpGuardJsonContext.Default.JsonNode) : null;
         var request = new ElicitationApprovalRequest(session, requestId, mode, Text(parameters["message"]), schema, Text(parameters["url"]), fieldNames, reasons, digest, timeProvider.GetUtcNow());
-        TimeSpan timeout = options.Approval.Timeout;
-        long started = timeProvider.GetTimestamp();
-        ElicitationApprovalDecision? decision;
-        try
+        (Approval.ApprovalCallEnding ending, ElicitationApprovalDecision? decision, Exception? failure, double duration) = await Approval.ApprovalCall.AskAsync(
+            token => approver.ReviewAsync(request, token), options.Approval.Timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        switch (ending)
         {
-            using var timer = new CancellationTokenSource(timeout, timeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-            CancellationToken token = linked.Token;
-            try
-            {
-                // On the thread pool: a handler that blocks synchronously must still time out.
-                decision = await Task.Run(() => approver.ReviewAsync(request, token).AsTask(), CancellationToken.None)
-                    .WaitAsync(timeout, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-            {
-                // As in ApprovalCoordinator: WaitAsync can end before 'linked' is cancelled (its own timer, or its own
-                // registration on the caller's token running first); leaving this scope disposes 'linked', so cancel it
-                // now or the handler is never told that the request expired or was withdrawn.
-                Approval.ApprovalCoordinator.CancelQuietly(linked);
-                throw;
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return (false, GuardDecision.Deny("The session closed while approval was pending.", "approval.cancelled"), new ApprovalEvidence(digest, "cancelled", null, null, Elapsed(started)));
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            return (false, GuardDecision.Deny("The elicitation approval handler did not answer in time.", "approval.timeout"), new ApprovalEvidence(digest, "timeout", null, null, Elapsed(started)));
-        }
-        catch (Exception ex)
-        {
-            Log.ApprovalHandlerFailed(logger, ex);
-            return (false, GuardDecision.Deny($"The elicitation approval handler failed with {ex.GetType().Name}.", "approval.handler-error"), new ApprovalEvidence(digest, "handler-error", null, null, Elapsed(started)));
+            case Approval.ApprovalCallEnding.Cancelled:
+                return (false, GuardDecision.Deny("The session closed while approval was pending.", "approval.cancelled"), new ApprovalEvidence(digest, "cancelled", null, null, duration));
+            case Approval.ApprovalCallEnding.TimedOut:
+                return (false, GuardDecision.Deny("The elicitation approval handler did not answer in time.", "approval.timeout"), new ApprovalEvidence(digest, "timeout", null, null, duration));
+            case Approval.ApprovalCallEnding.Failed:
+                Log.ApprovalHandlerFailed(logger, failure!);
+                return (false, GuardDecision.Deny($"The elicitation approval handler failed with {failure!.GetType().Name}.", "approval.handler-error"), new ApprovalEvidence(digest, "handler-error", null, null, duration));
+            case Approval.ApprovalCallEnding.Late:
+                return (false, GuardDecision.Deny("The elicitation approval handler answered after the timeout.", "approval.timeout"), new ApprovalEvidence(digest, "timeout", decision?.ApproverId, decision?.Comment, duration));
         }
 
-        double duration = Elapsed(started);
         if (decision is null)
         {
             return (false, GuardDecision.Deny("The elicitation approval handler returned no answer.", "approval.handler-error"), new ApprovalEvidence(digest, "handler-error", null, null, duration));
-        }
-
-        if (timeProvider.GetElapsedTime(started) >= timeout)
-        {
-            return (false, GuardDecision.Deny("The elicitation approval handler answered after the timeout.", "approval.timeout"), new ApprovalEvidence(digest, "timeout", decision.ApproverId, decision.Comment, duration));
         }
 
         if (decision.RequestDigest is { } answered && !string.Equals(answered, digest, StringComparison.Ordinal))
@@ -406,8 +378,6 @@ internal sealed class ServerRequestGuard(McpGuardOptions options, IElicitationAp
         JsonCanonicalizer.Write(buffer, binding);
         return JsonCanonicalizer.Sha256Hex(buffer.WrittenSpan);
     }
-
-    private double Elapsed(long started) => timeProvider.GetElapsedTime(started).TotalMilliseconds;
 
     private Compiled For(GuardSessionInfo session) =>
         _compiled.GetOrAdd(session.ServerName, static (_, registration) => new Compiled(registration ?? s_unregistered), session.Registration);

@@ -270,7 +270,7 @@ internal sealed partial class GuardedTransport
             if (_elicitationReviewsById.TryRemove(id, out CancellationTokenSource? review))
             {
                 // Off the receive loop: cancellation runs the approval handler's callbacks, which are host code.
-                ThreadPool.UnsafeQueueUserWorkItem(static r => Approval.ApprovalCoordinator.CancelQuietly(r), review, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static r => Approval.ApprovalCall.CancelQuietly(r), review, preferLocal: false);
             }
         }
     }
