@@ -38,13 +38,25 @@ internal static class Scenario
     /// <summary>One registered server; the tool allowed with an <see cref="ArgumentRule"/> on <c>$.path</c> so the constraint stage runs.</summary>
     /// <remarks>The foundation comparison runs the foundation stages; content isolation (sanitizer + injection detector on
     /// every result, a later capability with its own target) is measured separately by <see cref="ClientMode.GuardedIsolation"/>.</remarks>
-    public static McpGuardOptions CreateOptions(string? jsonLinesPath = null, bool isolation = false)
+    /// <param name="jsonLinesPath">The JSON Lines evidence file, or none.</param>
+    /// <param name="isolation">Content isolation on.</param>
+    /// <param name="pathCheck"><see langword="false"/> (diagnostic only): the rule on <c>$.path</c> checks its length
+    /// instead of its allowed root, so the call makes no system call (see <see cref="ClientMode.GuardedNoPathCheck"/>).</param>
+    public static McpGuardOptions CreateOptions(string? jsonLinesPath = null, bool isolation = false, bool pathCheck = true)
     {
         var options = new McpGuardOptions();
         var server = new GuardServerOptions { ExpectedName = ServerReportedName };
         var tool = new GuardToolOptions { Access = ToolAccess.Allow };
         var rule = new ArgumentRule { Path = "$.path" };
-        rule.AllowedRoots.Add(AllowedRoot);
+        if (pathCheck)
+        {
+            rule.AllowedRoots.Add(AllowedRoot);
+        }
+        else
+        {
+            rule.MaxLength = 4096;
+        }
+
         tool.Arguments.Add(rule);
         server.Tools[ToolName] = tool;
         options.Servers[ServerName] = server;
@@ -106,6 +118,10 @@ internal enum ClientMode
 
     /// <summary>A decorator without a pump: messages are processed in the session's own read (the alternative design).</summary>
     PullThrough,
+
+    /// <summary>Diagnostic: <see cref="Guarded"/> with the rule on <c>$.path</c> checking its length instead of its root,
+    /// so the guard makes no system call; separates the cost of the path check's <c>readlink</c> from the rest.</summary>
+    GuardedNoPathCheck,
 }
 
 /// <summary>One in-process server and one connected client, guarded or not.</summary>
@@ -147,6 +163,10 @@ internal sealed class RoundTripHarness : IAsyncDisposable
                 break;
             case ClientMode.Guarded:
                 engine = new McpGuardEngineBuilder(Scenario.CreateOptions()).AddEvidenceSink(new NullEvidenceSink()).Build();
+                client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
+                break;
+            case ClientMode.GuardedNoPathCheck:
+                engine = new McpGuardEngineBuilder(Scenario.CreateOptions(pathCheck: false)).AddEvidenceSink(new NullEvidenceSink()).Build();
                 client = await engine.ConnectAsync(engine.WrapTransport(server.CreateClientTransport(), Scenario.ServerName));
                 break;
             case ClientMode.GuardedIsolation:

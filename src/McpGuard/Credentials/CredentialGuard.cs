@@ -164,9 +164,9 @@ internal sealed class CredentialGuard
     {
         if (Registry.LastUsedBy(session.ServerName) is { } used)
         {
-            return new AuthorityEvidence(used.Label, used.Scopes);
+            return used.AsEvidence;
         }
 
-        return session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null;
+        return session.ConfiguredAuthority;
     }
 }

@@ -28,6 +28,8 @@ public enum GuardCredentialSource
 /// </remarks>
 public sealed class GuardCredential
 {
+    private AuthorityEvidence? _asEvidence;
+
     internal GuardCredential(string label, Uri resource, IReadOnlyList<string> scopes, string secret, GuardCredentialSource source, string? serverName)
     {
         Label = label;
@@ -43,6 +45,10 @@ public sealed class GuardCredential
 
     /// <summary>The host's label for the credential, e.g. <c>crm:read-only</c>. Appears in evidence and approval prompts.</summary>
     public string Label { get; }
+
+    /// <summary>The credential as evidence records it (label and scopes, never the secret); one instance per credential,
+    /// shared by every event that names it.</summary>
+    internal AuthorityEvidence AsEvidence => _asEvidence ??= new AuthorityEvidence(Label, Scopes);
 
     /// <summary>The resource (audience) the credential was obtained for, as given.</summary>
     public Uri Resource { get; }

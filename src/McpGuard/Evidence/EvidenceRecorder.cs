@@ -44,7 +44,7 @@ internal sealed class EvidenceRecorder
     internal AuthorityEvidence? AuthorityOf(GuardSessionInfo? session) =>
         session is null ? null
         : AuthorityResolver is { } resolve ? resolve(session)
-        : session.Registration is { } r ? new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]) : null;
+        : session.ConfiguredAuthority;
 
     /// <summary>
     /// A unique event id, 32 lower-case hex characters: a random 64-bit prefix drawn once per process followed by a

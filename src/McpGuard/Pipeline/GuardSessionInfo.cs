@@ -64,11 +64,20 @@ public sealed class GuardSessionInfo
         internal set => _flow = value;
     }
 
+    private AuthorityEvidence? _configuredAuthority;
+
     internal SessionTaint Taint { get; set; } = new();
 
     internal ConcurrentDictionary<string, Isolation.ToolMetadataFlag> FlaggedTools { get; } = new(StringComparer.Ordinal);
 
     internal GuardServerOptions? Registration { get; }
+
+    /// <summary>The label and scopes the host configured for this server (<see cref="GuardServerOptions.Authority"/>), as
+    /// evidence records them; taken at the session's first event and shared by all its events. <see langword="null"/> for
+    /// an unregistered server.</summary>
+    internal AuthorityEvidence? ConfiguredAuthority =>
+        Registration is not { } r ? null
+        : _configuredAuthority ??= new AuthorityEvidence(r.Authority.CredentialLabel, [.. r.Authority.Scopes]);
 
     internal bool CatalogListed { get; private set; }
 

@@ -921,23 +921,27 @@ internal sealed partial class GuardedTransport : ITransport
             return await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
         }
 
-        _ = Task.Run(async () =>
-        {
-            JsonRpcMessage isolated;
-            try
-            {
-                isolated = await _engine.Isolation.OnToolResultAsync(message, _session, pending.Call, _cts.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                await ProtocolViolationAsync("guard.processing-error", $"Isolating a result failed with {ex.GetType().Name}.", pending.Call?.RequestId).ConfigureAwait(false);
-                isolated = PolicyError(((JsonRpcMessageWithId)message).Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.");
-            }
-
-            await DeliverAsync(isolated).ConfigureAwait(false);
-        });
+        IsolateOffTheReader(message, pending.Call);
         return null;
     }
+
+    /// <summary>Isolates a result on the thread pool and delivers it when done (the reaction may wait for the approver).</summary>
+    /// <remarks>A method of its own: a lambda in <see cref="OnToolCallResponseAsync"/> would make every call allocate its closure.</remarks>
+    private void IsolateOffTheReader(JsonRpcMessage message, ToolCallContext? call) => _ = Task.Run(async () =>
+    {
+        JsonRpcMessage isolated;
+        try
+        {
+            isolated = await _engine.Isolation.OnToolResultAsync(message, _session, call, _cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await ProtocolViolationAsync("guard.processing-error", $"Isolating a result failed with {ex.GetType().Name}.", call?.RequestId).ConfigureAwait(false);
+            isolated = PolicyError(((JsonRpcMessageWithId)message).Id, McpGuardErrorCodes.ServerResponseRejected, "The server's response was rejected by the host's policy.");
+        }
+
+        await DeliverAsync(isolated).ConfigureAwait(false);
+    });
 
     private ValueTask<bool> RecordOutcomeAsync(PendingRequest pending, OutcomeEvidence outcome, string? reason)
     {
