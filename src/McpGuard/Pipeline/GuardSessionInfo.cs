@@ -12,6 +12,7 @@ public sealed class GuardSessionInfo
 {
     private volatile FrozenDictionary<string, GuardToolDescriptor> _tools = FrozenDictionary<string, GuardToolDescriptor>.Empty;
     private FlowSession? _flow;
+    private AuthorityEvidence? _configuredAuthority;
 
     internal GuardSessionInfo(string serverName, GuardServerOptions? registration, GuardPrincipal principal, string endpoint, DateTimeOffset startedAt)
     {
@@ -63,8 +64,6 @@ public sealed class GuardSessionInfo
         get => _flow ??= new FlowSession(null, TimeProvider.System);
         internal set => _flow = value;
     }
-
-    private AuthorityEvidence? _configuredAuthority;
 
     internal SessionTaint Taint { get; set; } = new();
 
