@@ -13,8 +13,10 @@ namespace McpGuard.ServerRequests;
 /// characters removed, lower-cased), then matched on word boundaries against phrases in English and a few common
 /// languages (German, French, Spanish, Portuguese, Italian, Dutch, Swedish, Polish, Turkish, Russian) and by
 /// substring for scripts written without spaces (Chinese, Japanese, Korean) and a few others. A cue is a reason to ask
-/// the host, not a verdict. Not covered: look-alike letters from other scripts (e.g. Cyrillic "а" in "pаssword"),
-/// secrets asked for in paraphrase. Linear time; immutable; thread-safe.
+/// the host, not a verdict. A text without a cue is looked at once more with look-alike letters replaced (see
+/// <see cref="Latinize"/>), so Cyrillic "а" in "pаssword" still counts. Not covered: look-alikes outside that table
+/// (e.g. Cherokee or mathematical letters NFKD leaves alone), secrets asked for in paraphrase. Linear time; immutable;
+/// thread-safe.
 /// </remarks>
 internal sealed class SecretCues
 {
@@ -53,6 +55,25 @@ internal sealed class SecretCues
         "كلمة المرور", "كلمة السر", "पासवर्ड", "סיסמה", "รหัสผ่าน",
     ];
 
+    // Look-alike letter -> the Latin letter it imitates (a subset of Unicode confusables.txt; case kept). Lower-case
+    // Cyrillic в, к, м, н, т look like small capitals, not like Latin lower case, and are left out.
+    private static readonly Dictionary<char, char> s_lookAlikes = new()
+    {
+        // Cyrillic
+        ['а'] = 'a', ['е'] = 'e', ['ё'] = 'e', ['о'] = 'o', ['р'] = 'p', ['с'] = 'c', ['у'] = 'y', ['х'] = 'x', ['ѕ'] = 's',
+        ['і'] = 'i', ['ї'] = 'i', ['ј'] = 'j', ['ԁ'] = 'd', ['ԛ'] = 'q', ['ԝ'] = 'w', ['һ'] = 'h', ['ӏ'] = 'l',
+        ['А'] = 'A', ['В'] = 'B', ['Е'] = 'E', ['К'] = 'K', ['М'] = 'M', ['Н'] = 'H', ['О'] = 'O', ['Р'] = 'P', ['С'] = 'C',
+        ['Т'] = 'T', ['У'] = 'Y', ['Х'] = 'X', ['Ѕ'] = 'S', ['І'] = 'I', ['Ј'] = 'J', ['Ԁ'] = 'D', ['Ԛ'] = 'Q', ['Ԝ'] = 'W',
+
+        // Greek
+        ['α'] = 'a', ['ι'] = 'i', ['κ'] = 'k', ['ν'] = 'v', ['ο'] = 'o', ['ρ'] = 'p', ['τ'] = 't', ['υ'] = 'u', ['χ'] = 'x',
+        ['Α'] = 'A', ['Β'] = 'B', ['Ε'] = 'E', ['Η'] = 'H', ['Ι'] = 'I', ['Κ'] = 'K', ['Μ'] = 'M', ['Ν'] = 'N', ['Ο'] = 'O',
+        ['Ρ'] = 'P', ['Τ'] = 'T', ['Υ'] = 'Y', ['Χ'] = 'X', ['Ζ'] = 'Z',
+
+        // Latin letters that NFKD keeps
+        ['ı'] = 'i', ['ȷ'] = 'j', ['ɡ'] = 'g', ['ɑ'] = 'a', ['ɩ'] = 'i',
+    };
+
     private readonly Dictionary<string, List<string[]>> _phrases = new(StringComparer.Ordinal);
     private readonly List<(string Normalized, string Term)> _substrings = [];
 
@@ -72,7 +93,8 @@ internal sealed class SecretCues
     /// <summary>The shared instance with the built-in terms only.</summary>
     public static SecretCues Default { get; } = new([]);
 
-    /// <summary>The first cue found in <paramref name="text"/>, or <see langword="null"/>.</summary>
+    /// <summary>The first cue found in <paramref name="text"/>, or <see langword="null"/>; a cue found only after
+    /// look-alike letters were replaced ends in <c>" (look-alike letters)"</c>.</summary>
     public string? Find(string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -80,7 +102,69 @@ internal sealed class SecretCues
             return null;
         }
 
-        string normalized = Normalize(text.Length > MaxScanChars ? text[..MaxScanChars] : text);
+        string scanned = text.Length > MaxScanChars ? text[..MaxScanChars] : text;
+        return FindNormalized(Normalize(scanned))
+            ?? (Latinize(scanned) is { } latin && FindNormalized(Normalize(latin)) is { } cue ? cue + " (look-alike letters)" : null);
+    }
+
+    /// <summary>
+    /// Replaces look-alike letters from the Cyrillic and Greek scripts (and a few Latin ones NFKD leaves alone) by the
+    /// Latin letters they imitate, in every word made only of Latin-script letters, digits and such look-alikes that has at
+    /// least one of them: the mixed-script and whole-script confusables of UTS #39 ("Unicode Security Mechanisms",
+    /// section 5). A word with any other letter (a real Russian or Greek word such as "пароль") is left alone, so the
+    /// cues of those languages still match as they are written. The table is a subset of <c>confusables.txt</c>; case is kept.
+    /// </summary>
+    /// <returns>The text with those words replaced, or <see langword="null"/> when no word qualified.</returns>
+    internal static string? Latinize(string text)
+    {
+        char[]? result = null;
+        int start = 0;
+        for (int i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && char.IsLetterOrDigit(text[i]))
+            {
+                continue;
+            }
+
+            // text[start..i] is one word: replace its look-alikes when it has some and no other non-Latin letter.
+            bool any = false;
+            bool qualifies = true;
+            for (int j = start; j < i && qualifies; j++)
+            {
+                char c = text[j];
+                if (s_lookAlikes.ContainsKey(c))
+                {
+                    any = true;
+                }
+                else if (!IsLatin(c))
+                {
+                    qualifies = false;
+                }
+            }
+
+            if (any && qualifies)
+            {
+                result ??= text.ToCharArray();
+                for (int j = start; j < i; j++)
+                {
+                    if (s_lookAlikes.TryGetValue(text[j], out char latin))
+                    {
+                        result[j] = latin;
+                    }
+                }
+            }
+
+            start = i + 1;
+        }
+
+        return result is null ? null : new string(result);
+    }
+
+    /// <summary>ASCII, the Latin blocks up to Latin Extended-B, Latin Extended Additional and fullwidth ASCII (which NFKD folds).</summary>
+    private static bool IsLatin(char c) => c < 0x0250 || c is (>= '\u1E00' and <= '\u1EFF') or (>= '\uFF01' and <= '\uFF5E');
+
+    private string? FindNormalized(string normalized)
+    {
         foreach ((string needle, string term) in _substrings)
         {
             if (normalized.Contains(needle, StringComparison.Ordinal))
