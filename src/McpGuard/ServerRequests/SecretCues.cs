@@ -109,10 +109,11 @@ internal sealed class SecretCues
 
     /// <summary>
     /// Replaces look-alike letters from the Cyrillic and Greek scripts (and a few Latin ones NFKD leaves alone) by the
-    /// Latin letters they imitate, in every word made only of Latin-script letters, digits and such look-alikes that has at
-    /// least one of them: the mixed-script and whole-script confusables of UTS #39 ("Unicode Security Mechanisms",
-    /// section 5). A word with any other letter (a real Russian or Greek word such as "пароль") is left alone, so the
-    /// cues of those languages still match as they are written. The table is a subset of <c>confusables.txt</c>; case is kept.
+    /// Latin letters they imitate, in every word made only of Latin-script letters, digits and such look-alikes that has
+    /// at least one of them: the mixed-script and whole-script confusables of UTS #39 ("Unicode Security Mechanisms",
+    /// section 4, "Confusable Detection"). A word with any other letter (a real Russian or Greek word such as "пароль")
+    /// is left alone, so the cues of those languages still match as they are written. The table is a subset of
+    /// <c>confusables.txt</c>; case is kept.
     /// </summary>
     /// <returns>The text with those words replaced, or <see langword="null"/> when no word qualified.</returns>
     internal static string? Latinize(string text)
