@@ -102,7 +102,8 @@ public sealed class GuardCredentialBindingHandler : DelegatingHandler
             {
                 foreach (string value in header.Value)
                 {
-                    if (matcher.Find(value) is { } match)
+                    // Every credential in the value, not only the first: one allowed here must not carry another along.
+                    foreach (SecretMatch match in matcher.FindAll(value))
                     {
                         await CheckAsync(match.Credential, origin, uri).ConfigureAwait(false);
                         used ??= match.Credential;
@@ -110,10 +111,13 @@ public sealed class GuardCredentialBindingHandler : DelegatingHandler
                 }
             }
 
-            if (uri.IsAbsoluteUri && uri.Query.Length > 1 && matcher.Find(uri.Query) is { } inQuery)
+            if (uri.IsAbsoluteUri && uri.Query.Length > 1)
             {
-                await CheckAsync(inQuery.Credential, origin, uri).ConfigureAwait(false);
-                used ??= inQuery.Credential;
+                foreach (SecretMatch inQuery in matcher.FindAll(uri.Query))
+                {
+                    await CheckAsync(inQuery.Credential, origin, uri).ConfigureAwait(false);
+                    used ??= inQuery.Credential;
+                }
             }
         }
 

@@ -101,6 +101,88 @@ internal sealed class SecretMatcher
         return null;
     }
 
+    /// <summary>
+    /// Every distinct credential in <paramref name="text"/> (directly or after the same decodings as <see cref="Find"/>),
+    /// for checks where each one must be allowed, e.g. a header value that carries two credentials. The text is scanned
+    /// left to right; at each position the longest secret found there counts and the scan goes on after it, so a secret
+    /// that only occurs inside a longer one is not reported. Empty when there is none.
+    /// </summary>
+    /// <returns>At most one match per credential, in the order first found.</returns>
+    public IReadOnlyList<SecretMatch> FindAll(ReadOnlySpan<char> text)
+    {
+        if (_patterns.Length == 0 || text.Length < MinimumPatternLength)
+        {
+            return [];
+        }
+
+        List<SecretMatch>? found = null;
+        AddAllDirect(text, null, ref found);
+        if (text.IndexOfAny('%', '\\') >= 0)
+        {
+            string decoded = Decode(text);
+            if (decoded.Length != text.Length)
+            {
+                AddAllDirect(decoded, text.Contains('%') ? SecretEncoding.UrlEncoded : SecretEncoding.JsonEscaped, ref found);
+            }
+        }
+
+        if (ContainsWhitespace(text))
+        {
+            AddAllDirect(RemoveWhitespace(text), SecretEncoding.WhitespaceSplit, ref found);
+        }
+
+        return found is null ? [] : found;
+    }
+
+    private void AddAllDirect(ReadOnlySpan<char> text, SecretEncoding? encoding, ref List<SecretMatch>? found)
+    {
+        int offset = 0;
+        while (text.Length - offset >= MinimumPatternLength)
+        {
+            ReadOnlySpan<char> rest = text[offset..];
+            int at = IndexOfAnyPattern(rest);
+            if (at < 0)
+            {
+                return;
+            }
+
+            int i = 0;
+            while (!rest[at..].StartsWith(_patterns[i], StringComparison.Ordinal))
+            {
+                i++; // the longest pattern found at 'at' (patterns are sorted longest first; IndexOfAnyPattern found one)
+            }
+
+            SecretMatch match = _matches[i];
+            found ??= [];
+            if (!found.Exists(m => ReferenceEquals(m.Credential, match.Credential)))
+            {
+                found.Add(encoding is { } e && match.Encoding == SecretEncoding.Raw ? match with { Encoding = e } : match);
+            }
+
+            offset += at + _patterns[i].Length;
+        }
+    }
+
+    /// <summary>The first position in <paramref name="text"/> where any pattern begins, or -1.</summary>
+    private int IndexOfAnyPattern(ReadOnlySpan<char> text)
+    {
+#if NET9_0_OR_GREATER
+        return text.IndexOfAny(_search!);
+#else
+        int first = -1;
+        foreach (string pattern in _patterns)
+        {
+            int at = text.IndexOf(pattern, StringComparison.Ordinal);
+            if (at >= 0 && (first < 0 || at < first))
+            {
+                first = at;
+            }
+        }
+
+        return first;
+#endif
+    }
+
     private SecretMatch? FindDirect(ReadOnlySpan<char> text)
     {
 #if NET9_0_OR_GREATER

@@ -80,4 +80,68 @@ public sealed class SecretMatcherTests
             _ = SecretMatcher.Decode(text);
             return true;
         });
+
+    private const string SecondSecret = "xoxb-5550001112223-AbCdEfGhIjKlMnOpQrStUv";
+    private static readonly GuardCredentialRegistry s_two = CreateTwo();
+
+    private static GuardCredentialRegistry CreateTwo()
+    {
+        var registry = new GuardCredentialRegistry();
+        registry.Add("github", new Uri("https://api.example.com/mcp"), Secret, ["repo"]);
+        registry.Add("slack", new Uri("https://slack.example.org/mcp"), SecondSecret, ["chat:write"]);
+        return registry;
+    }
+
+    [Theory]
+    [MemberData(nameof(Encoded))]
+    public void FindAll_SecretInEncoding_FoundOnce(string encoding, string text)
+    {
+        IReadOnlyList<SecretMatch> all = s_registry.Matcher.FindAll(text);
+
+        Assert.True(all.Count == 1, encoding);
+        Assert.Equal("github", all[0].Credential.Label);
+    }
+
+    /// <summary>Two credentials in one header value: both are reported (the binding handler must check each), in any
+    /// order, in any of the encodings, and each once however often it occurs.</summary>
+    [Theory]
+    [InlineData("{0},{1}")]
+    [InlineData("{1} {0}")]
+    [InlineData("{0}{1}")]
+    [InlineData("{0};{0};{1};{1}")]
+    [InlineData("{0} %{2}")]
+    public void FindAll_TwoCredentialsInOneText_BothFound(string format)
+    {
+        string percentSecond = string.Concat(Encoding.UTF8.GetBytes(SecondSecret).Select(b => "%" + b.ToString("X2")))[1..];
+        string text = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, Secret, SecondSecret, percentSecond);
+
+        IReadOnlyList<SecretMatch> all = s_two.Matcher.FindAll(text);
+
+        Assert.Equal(["github", "slack"], all.Select(m => m.Credential.Label).Order(StringComparer.Ordinal));
+        Assert.NotNull(s_two.Matcher.Find(text)); // Find reports only one of them
+    }
+
+    [Fact]
+    public void FindAll_SecretThatOnlyOccursInsideALongerOne_NotReported()
+    {
+        var registry = new GuardCredentialRegistry();
+        const string Outer = "outer-0123456789-inner-secret-value-abcdef";
+        registry.Add("outer", new Uri("https://a.example.com/mcp"), Outer, []);
+        registry.Add("inner", new Uri("https://b.example.com/mcp"), "inner-secret-value", []);
+
+        Assert.Equal(["outer"], registry.Matcher.FindAll("Bearer " + Outer).Select(m => m.Credential.Label));
+        Assert.Equal(["outer", "inner"], registry.Matcher.FindAll(Outer + " and inner-secret-value").Select(m => m.Credential.Label));
+    }
+
+    /// <summary>Law: <see cref="SecretMatcher.FindAll"/> finds something exactly when <see cref="SecretMatcher.Find"/>
+    /// does, and what Find reports is among it.</summary>
+    [Property(MaxTest = 300)]
+    public Property FindAll_AgreesWithFind() =>
+        Prop.ForAll(Texts(), Texts(), Gen.Elements(string.Empty, Secret, SecondSecret, Secret + SecondSecret, SecondSecret[..12]).ToArbitrary(), (prefix, suffix, middle) =>
+        {
+            string text = prefix + middle + suffix;
+            SecretMatch? one = s_two.Matcher.Find(text);
+            IReadOnlyList<SecretMatch> all = s_two.Matcher.FindAll(text);
+            return one is null ? all.Count == 0 : all.Any(m => ReferenceEquals(m.Credential, one.Value.Credential));
+        });
 }
