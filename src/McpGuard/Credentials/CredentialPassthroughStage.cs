@@ -38,6 +38,36 @@ internal sealed class CredentialPassthroughStage(GuardCredentialRegistry registr
         return new(GuardDecision.Allow);
     }
 
+    /// <summary>
+    /// The other requests a client sends with values the model chooses (<c>resources/read</c> URIs,
+    /// <c>prompts/get</c> and <c>completion/complete</c> arguments, subscriptions, ...) and the model's answers to a
+    /// server's <c>sampling/createMessage</c>: a Deny with
+    /// <see cref="GuardCredentialRuleIds.Passthrough"/> and the JSON path in <c>params</c> when they carry a credential
+    /// the host holds, else <see langword="null"/>. Same scan as for tool arguments.
+    /// </summary>
+    /// <param name="registry">The host's credentials.</param>
+    /// <param name="what">What is screened, for the reason (e.g. "resources/read request").</param>
+    /// <param name="parameters">The request's <c>params</c>, or the answer's <c>result</c> (any JSON).</param>
+    internal static GuardDecision? ScreenRequest(GuardCredentialRegistry registry, string what, JsonElement parameters)
+    {
+        SecretMatcher matcher = registry.Matcher;
+        if (matcher.IsEmpty || parameters.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (Scan(parameters, matcher, [], 0) is not { } hit)
+        {
+            return null;
+        }
+
+        GuardCredential c = hit.Match.Credential;
+        return GuardDecision.Deny(
+            $"The {what} contains the host credential '{c.Label}' ({c.Fingerprint}, {Describe(hit.Match.Encoding)}); credentials are never passed to servers.",
+            GuardCredentialRuleIds.Passthrough,
+            hit.Path);
+    }
+
     private static (SecretMatch Match, string Path)? Scan(JsonElement element, SecretMatcher matcher, List<string> path, int depth)
     {
         if (depth > MaxDepth)

@@ -145,8 +145,35 @@ internal sealed partial class GuardedTransport
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeElicitResult(response.Result), null).ConfigureAwait(false);
                 return message;
             default:
+                if (SamplingResultLeaksCredential(method, response.Result) is { } leak)
+                {
+                    // Token passthrough through the model's answer: the server gets a refusal, never the credential.
+                    await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, GuardDecisionKind.Deny, leak.RuleId, leak.Reason, ServerRequestGuard.DescribeSamplingResult(response.Result), null).ConfigureAwait(false);
+                    return PolicyError(response.Id, McpGuardErrorCodes.PolicyDenied, "The answer was withheld by the host's policy.");
+                }
+
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeSamplingResult(response.Result), null).ConfigureAwait(false);
                 return message;
+        }
+    }
+
+    /// <summary>A Deny when the model's answer to a server's <c>sampling/createMessage</c> contains a credential the host
+    /// holds (checked when <see cref="CredentialOptions.PreventPassthrough"/> is on), else <see langword="null"/>.</summary>
+    private GuardDecision? SamplingResultLeaksCredential(string method, JsonNode? result)
+    {
+        if (method != SamplingMethod || result is null || !_engine.Options.Credentials.PreventPassthrough || _engine.Credentials.Matcher.IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Credentials.CredentialPassthroughStage.ScreenRequest(_engine.Credentials, "answer to the server's sampling request",
+                JsonSerializer.SerializeToElement(result, Json.McpGuardJsonContext.Default.JsonNode));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return GuardDecision.Deny("The answer to the server's sampling request could not be read to check it for credentials.", "request.malformed");
         }
     }
 

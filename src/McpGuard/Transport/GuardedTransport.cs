@@ -130,7 +130,8 @@ internal sealed partial class GuardedTransport : ITransport
         GuardDecision? refusal = _refusal
             ?? (!_verified ? GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified") : null)
             ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null)
-            ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null);
+            ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null)
+            ?? CredentialInParams(request);
         if (refusal is not null)
         {
             await RecordAsync(new GuardEvidence(GuardEvidenceKind.RequestDenied, _session, _engine.Evidence)
@@ -140,6 +141,7 @@ internal sealed partial class GuardedTransport : ITransport
                 Decision = refusal.Kind,
                 RuleId = refusal.RuleId,
                 Reason = refusal.Reason,
+                JsonPath = refusal.JsonPath,
             }).ConfigureAwait(false);
             await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
             return;
@@ -806,6 +808,25 @@ internal sealed partial class GuardedTransport : ITransport
             },
         }).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>Token passthrough in requests other than <c>tools/call</c> (whose arguments the pipeline's stage checks).</summary>
+    private GuardDecision? CredentialInParams(JsonRpcRequest request)
+    {
+        if (!_engine.Options.Credentials.PreventPassthrough || _engine.Credentials.Matcher.IsEmpty || request.Params is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Credentials.CredentialPassthroughStage.ScreenRequest(_engine.Credentials, request.Method + " request",
+                JsonSerializer.SerializeToElement(request.Params, McpGuardJsonContext.Default.JsonNode));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return GuardDecision.Deny("The request's parameters could not be read to check them for credentials.", "request.malformed");
+        }
     }
 
     private GuardDecision? PromptBlocked(JsonRpcRequest request)

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using McpGuard.Tests.Infrastructure;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpGuard.Tests.Credentials;
+
+/// <summary>
+/// Token passthrough through the requests other than <c>tools/call</c> whose values the model chooses (a resource URI,
+/// prompt arguments) and through the model's answer to a server's sampling request, against the SDK's real in-process
+/// server over pipes (JSON-RPC path). The server records everything it receives, so a test fails if a credential gets
+/// through, and each refusal has an innocent twin that must pass.
+/// </summary>
+public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
+{
+    private const string Secret = "sk_live_51HcRmT0kenF0rTheCrmServer0042";
+    private readonly List<string> _received = [];
+    private InProcessServer _server = null!;
+    private GuardedConnection _c = null!;
+    private string _samplingAnswer = "ok";
+
+    public async Task InitializeAsync()
+    {
+        var server = new McpServerOptions { ServerInfo = new Implementation { Name = "notes-server", Version = "1.0.0" } };
+        server.ResourceCollection = [McpServerResource.Create((string id) => Record("note " + id), new McpServerResourceCreateOptions { UriTemplate = "notes://{id}", Name = "note" })];
+        server.PromptCollection = [McpServerPrompt.Create((string topic) => Record("Review " + topic), new McpServerPromptCreateOptions { Name = "review" })];
+        server.ToolCollection = [McpServerTool.Create(async (McpServer s, CancellationToken ct) =>
+        {
+            try
+            {
+                CreateMessageResult result = await s.SampleAsync(new CreateMessageRequestParams
+                {
+                    MaxTokens = 50,
+                    Messages = [new SamplingMessage { Role = Role.User, Content = [new TextContentBlock { Text = "Summarize." }] }],
+                }, ct);
+                return Record("sampled:" + string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text)));
+            }
+            catch (McpException ex)
+            {
+                return "refused:" + ex.GetType().Name;
+            }
+        }, new McpServerToolCreateOptions { Name = "summarize" })];
+        _server = InProcessServer.Start(server);
+
+        var options = new McpGuardOptions { DefaultToolAccess = ToolAccess.Allow };
+        options.Servers["notes"] = new GuardServerOptions();
+        options.Servers["notes"].Sampling.Enabled = true; // off by default (the server may not use the host's model)
+        var clientOptions = new McpClientOptions
+        {
+            ProtocolVersion = "2025-11-25",
+            Handlers = new McpClientHandlers
+            {
+                SamplingHandler = (_, _, _) => ValueTask.FromResult(new CreateMessageResult
+                {
+                    Model = "host-model",
+                    Role = Role.Assistant,
+                    Content = [new TextContentBlock { Text = _samplingAnswer }],
+                }),
+            },
+        };
+        _c = await GuardedConnection.ConnectAsync(_server.CreateClientTransport(), options, "notes",
+            configure: b => b.AddCredential("crm:read", new Uri("https://crm.example.com/mcp"), Secret, ["crm.read"]), clientOptions: clientOptions);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _c.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ReadResource_UriCarriesHostCredential_RefusedAndServerNeverAsked()
+    {
+        await Assert.ThrowsAnyAsync<McpException>(() => _c.Client.ReadResourceAsync("notes://" + Secret, cancellationToken: _c.Token).AsTask());
+
+        Assert.Empty(_received);
+        GuardEvidence denied = Assert.Single(_c.Evidence.OfKind(GuardEvidenceKind.RequestDenied));
+        Assert.Equal(("resources/read", "token.passthrough", "$.uri"), (denied.Method, denied.RuleId, denied.JsonPath));
+        Assert.Contains("crm:read", denied.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, JsonSerializer.Serialize(_c.Evidence.Events), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadResource_InnocentUri_Served()
+    {
+        ReadResourceResult result = await _c.Client.ReadResourceAsync("notes://quarterly", cancellationToken: _c.Token);
+
+        Assert.Equal("note quarterly", Assert.IsType<TextResourceContents>(Assert.Single(result.Contents)).Text);
+        Assert.Empty(_c.Evidence.OfKind(GuardEvidenceKind.RequestDenied));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GetPrompt_ArgumentCarriesHostCredential_RefusedOnlyThen(bool withCredential)
+    {
+        string topic = withCredential ? "the key Bearer " + Secret : "the quarterly numbers";
+
+        if (withCredential)
+        {
+            await Assert.ThrowsAnyAsync<McpException>(() => _c.Client.GetPromptAsync("review", new Dictionary<string, object?> { ["topic"] = topic }, cancellationToken: _c.Token).AsTask());
+            Assert.Empty(_received);
+            Assert.Equal(("token.passthrough", "$.arguments.topic"), (Assert.Single(_c.Evidence.OfKind(GuardEvidenceKind.RequestDenied)).RuleId, _c.Evidence.OfKind(GuardEvidenceKind.RequestDenied).Single().JsonPath));
+        }
+        else
+        {
+            GetPromptResult result = await _c.Client.GetPromptAsync("review", new Dictionary<string, object?> { ["topic"] = topic }, cancellationToken: _c.Token);
+            Assert.NotEmpty(result.Messages);
+            Assert.Equal(["Review the quarterly numbers"], _received);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Sampling_ModelsAnswerCarriesHostCredential_ServerGetsARefusalInstead(bool withCredential)
+    {
+        _samplingAnswer = withCredential ? "Sure, use " + Secret + " for the CRM." : "Three meetings, two invoices.";
+
+        CallToolResult result = await _c.Client.CallToolAsync("summarize", cancellationToken: _c.Token);
+        string text = string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+
+        if (withCredential)
+        {
+            Assert.StartsWith("refused:", text, StringComparison.Ordinal);
+            Assert.Empty(_received);
+            GuardEvidence outcome = _c.Evidence.OfKind(GuardEvidenceKind.ServerRequestOutcome).Single(e => e.Method == "sampling/createMessage");
+            Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (outcome.Decision, outcome.RuleId));
+            Assert.DoesNotContain(Secret, JsonSerializer.Serialize(_c.Evidence.Events), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal("sampled:Three meetings, two invoices.", text);
+        }
+    }
+
+    private string Record(string value)
+    {
+        lock (_received)
+        {
+            _received.Add(value);
+        }
+
+        return value;
+    }
+}
