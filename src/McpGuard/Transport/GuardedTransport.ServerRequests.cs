@@ -51,11 +51,13 @@ internal sealed partial class GuardedTransport
     // ------------------------------------------------------------ client -> server
 
     /// <summary>Records the client's declared capabilities and filters MRTR <c>inputResponses</c> of an outgoing request.</summary>
-    private async ValueTask OnOutgoingRequestAsync(JsonRpcRequest request)
+    /// <returns>A Deny (<c>token.passthrough</c>) when a sampling answer among the <c>inputResponses</c> carries a
+    /// credential the host holds: the whole request is then refused, as a tool call with such arguments would be.</returns>
+    private async ValueTask<GuardDecision?> OnOutgoingRequestAsync(JsonRpcRequest request)
     {
         if (request.Params is not JsonObject p)
         {
-            return;
+            return null;
         }
 
         if (request.Method == RequestMethods.Initialize && p["capabilities"] is JsonObject capabilities)
@@ -69,7 +71,7 @@ internal sealed partial class GuardedTransport
 
         if (p["inputResponses"] is null && p["requestState"] is null)
         {
-            return;
+            return null;
         }
 
         string stateKey = ServerRequestGuard.Text(p["requestState"]) ?? string.Empty;
@@ -94,8 +96,10 @@ internal sealed partial class GuardedTransport
 
         if (responses is null)
         {
-            return;
+            return null;
         }
+
+        GuardDecision? leak = null;
 
         // Every roots answer is filtered, whether or not the round is known: filtering is idempotent and never widens.
         foreach ((string key, JsonNode? value) in responses.ToList())
@@ -111,11 +115,16 @@ internal sealed partial class GuardedTransport
             {
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, method, null, null, null, ServerRequestGuard.DescribeElicitResult(value), null).ConfigureAwait(false);
             }
-            else if (method == SamplingMethod)
+            else if (method == SamplingMethod || (method is null && value is JsonObject answer && answer["model"] is not null && answer["content"] is not null))
             {
-                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, method, null, null, null, ServerRequestGuard.DescribeSamplingResult(value), null).ConfigureAwait(false);
+                // A sampling answer (known from the round, or by its shape when the round is unknown).
+                GuardDecision? found = SamplingResultLeaksCredential(SamplingMethod, value);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, SamplingMethod, found?.Kind, found?.RuleId, found?.Reason, ServerRequestGuard.DescribeSamplingResult(value), null).ConfigureAwait(false);
+                leak ??= found;
             }
         }
+
+        return leak;
     }
 
     /// <summary>The client's answer to a server-to-client request: roots are filtered; elicitation and sampling outcomes are recorded.</summary>

@@ -101,15 +101,16 @@ internal sealed partial class GuardedTransport : ITransport
             _lastMeta = meta;
         }
 
-        await OnOutgoingRequestAsync(request).ConfigureAwait(false); // server requests: client capabilities, MRTR inputResponses
+        // Server requests: client capabilities, MRTR inputResponses (a sampling answer carrying a host credential refuses the request).
+        GuardDecision? outgoing = await OnOutgoingRequestAsync(request).ConfigureAwait(false);
 
         switch (request.Method)
         {
             case RequestMethods.ToolsCall:
-                await HandleToolCallAsync(request, cancellationToken).ConfigureAwait(false);
+                await HandleToolCallAsync(request, outgoing, cancellationToken).ConfigureAwait(false);
                 return;
-            case RequestMethods.Initialize:
-            case RequestMethods.ServerDiscover:
+            case RequestMethods.Initialize when outgoing is null:
+            case RequestMethods.ServerDiscover when outgoing is null:
                 if (_refusal is not null)
                 {
                     // Already refused (e.g. the client falls back from server/discover to initialize): answer without asking the server again.
@@ -122,12 +123,13 @@ internal sealed partial class GuardedTransport : ITransport
                     RequestedProtocolVersion = RequestedProtocolVersion(request),
                 }, cancellationToken).ConfigureAwait(false);
                 return;
-            case RequestMethods.Ping:
+            case RequestMethods.Ping when outgoing is null:
                 await ForwardAsync(request, new PendingRequest(PendingKind.Other, request.Method, 0), cancellationToken).ConfigureAwait(false);
                 return;
         }
 
         GuardDecision? refusal = _refusal
+            ?? outgoing
             ?? (!_verified ? GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified") : null)
             ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null)
             ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null)
@@ -178,7 +180,7 @@ internal sealed partial class GuardedTransport : ITransport
         }
     }
 
-    private async Task HandleToolCallAsync(JsonRpcRequest request, CancellationToken cancellationToken)
+    private async Task HandleToolCallAsync(JsonRpcRequest request, GuardDecision? outgoing, CancellationToken cancellationToken)
     {
         long started = _engine.TimeProvider.GetTimestamp();
         using Activity? activity = McpGuardTelemetry.ActivitySource.HasListeners()
@@ -206,7 +208,7 @@ internal sealed partial class GuardedTransport : ITransport
             early ??= GuardDecision.Deny("The request has no tool name.", "call.malformed");
         }
 
-        early ??= _refusal;
+        early ??= _refusal ?? outgoing;
         if (early is null && !_verified)
         {
             early = GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified");

@@ -5,6 +5,8 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
+#pragma warning disable MCP9005 // sampling is deprecated in 2026-07-28 but servers still use it: that is what is guarded here
+
 namespace McpGuard.Tests.Credentials;
 
 /// <summary>
@@ -20,6 +22,7 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
     private InProcessServer _server = null!;
     private GuardedConnection _c = null!;
     private string _samplingAnswer = "ok";
+    private McpServerOptions _serverOptions = null!;
 
     public async Task InitializeAsync()
     {
@@ -42,14 +45,22 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
                 return "refused:" + ex.GetType().Name;
             }
         }, new McpServerToolCreateOptions { Name = "summarize" })];
+        _serverOptions = server;
         _server = InProcessServer.Start(server);
 
+        _c = await ConnectAsync(_server, "2025-11-25");
+    }
+
+    /// <summary>A guarded client; <paramref name="protocol"/> <see langword="null"/> takes the SDK's latest (sampling
+    /// through MRTR <c>inputResponses</c>), "2025-11-25" the JSON-RPC path.</summary>
+    private Task<GuardedConnection> ConnectAsync(InProcessServer server, string? protocol)
+    {
         var options = new McpGuardOptions { DefaultToolAccess = ToolAccess.Allow };
         options.Servers["notes"] = new GuardServerOptions();
         options.Servers["notes"].Sampling.Enabled = true; // off by default (the server may not use the host's model)
         var clientOptions = new McpClientOptions
         {
-            ProtocolVersion = "2025-11-25",
+            ProtocolVersion = protocol,
             Handlers = new McpClientHandlers
             {
                 SamplingHandler = (_, _, _) => ValueTask.FromResult(new CreateMessageResult
@@ -60,7 +71,7 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
                 }),
             },
         };
-        _c = await GuardedConnection.ConnectAsync(_server.CreateClientTransport(), options, "notes",
+        return GuardedConnection.ConnectAsync(server.CreateClientTransport(), options, "notes",
             configure: b => b.AddCredential("crm:read", new Uri("https://crm.example.com/mcp"), Secret, ["crm.read"]), clientOptions: clientOptions);
     }
 
@@ -112,27 +123,55 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
         }
     }
 
+    /// <summary>JSON-RPC path: the server's sampling request gets a policy error instead of the answer. MRTR path (the
+    /// SDK's latest protocol): the answer would travel in the retried <c>tools/call</c>'s <c>inputResponses</c>, so the
+    /// call is refused as a whole and the server never runs it again.</summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Sampling_ModelsAnswerCarriesHostCredential_ServerGetsARefusalInstead(bool withCredential)
+    [InlineData("2025-11-25", true)]
+    [InlineData("2025-11-25", false)]
+    [InlineData(null, true)]
+    [InlineData(null, false)]
+    public async Task Sampling_ModelsAnswerCarriesHostCredential_NeverReachesTheServer(string? protocol, bool withCredential)
     {
         _samplingAnswer = withCredential ? "Sure, use " + Secret + " for the CRM." : "Three meetings, two invoices.";
-
-        CallToolResult result = await _c.Client.CallToolAsync("summarize", cancellationToken: _c.Token);
-        string text = string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
-
-        if (withCredential)
+        // One client per in-process server: the MRTR case gets a second server with the same tools.
+        InProcessServer? second = protocol is null ? InProcessServer.Start(_serverOptions) : null;
+        GuardedConnection c = second is not null ? await ConnectAsync(second, null) : _c;
+        try
         {
-            Assert.StartsWith("refused:", text, StringComparison.Ordinal);
-            Assert.Empty(_received);
-            GuardEvidence outcome = _c.Evidence.OfKind(GuardEvidenceKind.ServerRequestOutcome).Single(e => e.Method == "sampling/createMessage");
-            Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (outcome.Decision, outcome.RuleId));
-            Assert.DoesNotContain(Secret, JsonSerializer.Serialize(_c.Evidence.Events), StringComparison.Ordinal);
+            CallToolResult result = await c.Client.CallToolAsync("summarize", cancellationToken: c.Token);
+            string text = string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+
+            if (withCredential)
+            {
+                Assert.Empty(_received);
+                GuardEvidence outcome = c.Evidence.OfKind(GuardEvidenceKind.ServerRequestOutcome).Single(e => e.Method == "sampling/createMessage");
+                Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (outcome.Decision, outcome.RuleId));
+                if (protocol is null)
+                {
+                    Assert.True(result.IsError);
+                    GuardEvidence decision = c.Evidence.OfKind(GuardEvidenceKind.ToolCallDecision).Last();
+                    Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (decision.Decision, decision.RuleId));
+                }
+                else
+                {
+                    Assert.StartsWith("refused:", text, StringComparison.Ordinal);
+                }
+
+                Assert.DoesNotContain(Secret, JsonSerializer.Serialize(c.Evidence.Events), StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal("sampled:Three meetings, two invoices.", text);
+            }
         }
-        else
+        finally
         {
-            Assert.Equal("sampled:Three meetings, two invoices.", text);
+            if (second is not null)
+            {
+                await c.DisposeAsync();
+                await second.DisposeAsync();
+            }
         }
     }
 
