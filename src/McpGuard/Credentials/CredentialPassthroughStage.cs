@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using McpGuard.Pipeline;
 
 namespace McpGuard.Credentials;
@@ -41,22 +42,32 @@ internal sealed class CredentialPassthroughStage(GuardCredentialRegistry registr
     /// <summary>
     /// The other requests a client sends with values the model chooses (<c>resources/read</c> URIs,
     /// <c>prompts/get</c> and <c>completion/complete</c> arguments, subscriptions, ...) and the model's answers to a
-    /// server's <c>sampling/createMessage</c>: a Deny with
-    /// <see cref="GuardCredentialRuleIds.Passthrough"/> and the JSON path in <c>params</c> when they carry a credential
-    /// the host holds, else <see langword="null"/>. Same scan as for tool arguments.
+    /// server's <c>sampling/createMessage</c>: a Deny with <see cref="GuardCredentialRuleIds.Passthrough"/> and the JSON
+    /// path inside <paramref name="node"/> when it carries a credential the host holds, <c>request.malformed</c> when it
+    /// cannot be read for the check, else <see langword="null"/>. Same scan as for tool arguments.
     /// </summary>
     /// <param name="registry">The host's credentials.</param>
     /// <param name="what">What is screened, for the reason (e.g. "resources/read request").</param>
-    /// <param name="parameters">The request's <c>params</c>, or the answer's <c>result</c> (any JSON).</param>
-    internal static GuardDecision? ScreenRequest(GuardCredentialRegistry registry, string what, JsonElement parameters)
+    /// <param name="node">The request's <c>params</c>, or the answer's <c>result</c> (any JSON; <see langword="null"/> passes).</param>
+    internal static GuardDecision? ScreenNode(GuardCredentialRegistry registry, string what, JsonNode? node)
     {
         SecretMatcher matcher = registry.Matcher;
-        if (matcher.IsEmpty || parameters.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        if (matcher.IsEmpty || node is null)
         {
             return null;
         }
 
-        if (Scan(parameters, matcher, [], 0) is not { } hit)
+        JsonElement element;
+        try
+        {
+            element = JsonSerializer.SerializeToElement(node, Json.McpGuardJsonContext.Default.JsonNode);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return GuardDecision.Deny($"The {what} could not be read to check it for credentials.", "request.malformed");
+        }
+
+        if (Scan(element, matcher, [], 0) is not { } hit)
         {
             return null;
         }

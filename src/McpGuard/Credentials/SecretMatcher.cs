@@ -146,11 +146,7 @@ internal sealed class SecretMatcher
                 return;
             }
 
-            int i = 0;
-            while (!rest[at..].StartsWith(_patterns[i], StringComparison.Ordinal))
-            {
-                i++; // the longest pattern found at 'at' (patterns are sorted longest first; IndexOfAnyPattern found one)
-            }
+            int i = LongestAt(rest[at..]);
 
             SecretMatch match = _matches[i];
             found ??= [];
@@ -183,36 +179,23 @@ internal sealed class SecretMatcher
 #endif
     }
 
+    /// <summary>The credential of the longest secret at the earliest position where one begins.</summary>
     private SecretMatch? FindDirect(ReadOnlySpan<char> text)
     {
-#if NET9_0_OR_GREATER
-        int at = text.IndexOfAny(_search!);
-        if (at < 0)
+        int at = IndexOfAnyPattern(text);
+        return at < 0 ? null : _matches[LongestAt(text[at..])];
+    }
+
+    /// <summary>Index into <see cref="_patterns"/> of the longest pattern <paramref name="text"/> starts with; one must.</summary>
+    private int LongestAt(ReadOnlySpan<char> text)
+    {
+        int i = 0;
+        while (!text.StartsWith(_patterns[i], StringComparison.Ordinal))
         {
-            return null;
+            i++; // patterns are sorted longest first
         }
 
-        ReadOnlySpan<char> rest = text[at..];
-        for (int i = 0; i < _patterns.Length; i++)
-        {
-            if (rest.StartsWith(_patterns[i], StringComparison.Ordinal))
-            {
-                return _matches[i];
-            }
-        }
-
-        return null;
-#else
-        for (int i = 0; i < _patterns.Length; i++)
-        {
-            if (text.IndexOf(_patterns[i], StringComparison.Ordinal) >= 0)
-            {
-                return _matches[i];
-            }
-        }
-
-        return null;
-#endif
+        return i;
     }
 
     /// <summary>Every searched form of one secret.</summary>

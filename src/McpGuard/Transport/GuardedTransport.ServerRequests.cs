@@ -39,6 +39,8 @@ internal sealed partial class GuardedTransport
         "The server may still use roots it learned earlier in the session or from its own configuration (e.g. command-line directories).",
     ];
 
+    private const string SamplingAnswer = "answer to the server's sampling request";
+
     private readonly ConcurrentDictionary<RequestId, string> _serverRequests = new();
     private readonly ConcurrentDictionary<RequestId, CancellationTokenSource> _elicitationReviewsById = new(); // cancelled when the server withdraws the request
     private readonly ConcurrentDictionary<string, MrtrRound> _mrtrRounds = new(StringComparer.Ordinal);
@@ -118,7 +120,7 @@ internal sealed partial class GuardedTransport
             else if (method == SamplingMethod || (method is null && value is JsonObject answer && answer["model"] is not null && answer["content"] is not null))
             {
                 // A sampling answer (known from the round, or by its shape when the round is unknown).
-                GuardDecision? found = SamplingResultLeaksCredential(SamplingMethod, value);
+                GuardDecision? found = CredentialLeak(SamplingAnswer, value);
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, SamplingMethod, found?.Kind, found?.RuleId, found?.Reason, ServerRequestGuard.DescribeSamplingResult(value), null).ConfigureAwait(false);
                 leak ??= found;
             }
@@ -154,7 +156,7 @@ internal sealed partial class GuardedTransport
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeElicitResult(response.Result), null).ConfigureAwait(false);
                 return message;
             default:
-                if (SamplingResultLeaksCredential(method, response.Result) is { } leak)
+                if (method == SamplingMethod && CredentialLeak(SamplingAnswer, response.Result) is { } leak)
                 {
                     // Token passthrough through the model's answer: the server gets a refusal, never the credential.
                     await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, GuardDecisionKind.Deny, leak.RuleId, leak.Reason, ServerRequestGuard.DescribeSamplingResult(response.Result), null).ConfigureAwait(false);
@@ -163,26 +165,6 @@ internal sealed partial class GuardedTransport
 
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeSamplingResult(response.Result), null).ConfigureAwait(false);
                 return message;
-        }
-    }
-
-    /// <summary>A Deny when the model's answer to a server's <c>sampling/createMessage</c> contains a credential the host
-    /// holds (checked when <see cref="CredentialOptions.PreventPassthrough"/> is on), else <see langword="null"/>.</summary>
-    private GuardDecision? SamplingResultLeaksCredential(string method, JsonNode? result)
-    {
-        if (method != SamplingMethod || result is null || !_engine.Options.Credentials.PreventPassthrough || _engine.Credentials.Matcher.IsEmpty)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Credentials.CredentialPassthroughStage.ScreenRequest(_engine.Credentials, "answer to the server's sampling request",
-                JsonSerializer.SerializeToElement(result, Json.McpGuardJsonContext.Default.JsonNode));
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
-        {
-            return GuardDecision.Deny("The answer to the server's sampling request could not be read to check it for credentials.", "request.malformed");
         }
     }
 

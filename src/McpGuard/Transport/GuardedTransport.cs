@@ -133,7 +133,7 @@ internal sealed partial class GuardedTransport : ITransport
             ?? (!_verified ? GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified") : null)
             ?? (_engine.KillSwitch.ServerDisabledReason(_session.ServerName) is { } reason ? GuardDecision.Deny("The server is disabled: " + reason, "server.disabled") : null)
             ?? (request.Method == RequestMethods.PromptsGet ? PromptBlocked(request) : null)
-            ?? CredentialInParams(request);
+            ?? CredentialLeak(request.Method + " request", request.Params);
         if (refusal is not null)
         {
             await RecordAsync(new GuardEvidence(GuardEvidenceKind.RequestDenied, _session, _engine.Evidence)
@@ -812,24 +812,10 @@ internal sealed partial class GuardedTransport : ITransport
         return null;
     }
 
-    /// <summary>Token passthrough in requests other than <c>tools/call</c> (whose arguments the pipeline's stage checks).</summary>
-    private GuardDecision? CredentialInParams(JsonRpcRequest request)
-    {
-        if (!_engine.Options.Credentials.PreventPassthrough || _engine.Credentials.Matcher.IsEmpty || request.Params is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Credentials.CredentialPassthroughStage.ScreenRequest(_engine.Credentials, request.Method + " request",
-                JsonSerializer.SerializeToElement(request.Params, McpGuardJsonContext.Default.JsonNode));
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
-        {
-            return GuardDecision.Deny("The request's parameters could not be read to check them for credentials.", "request.malformed");
-        }
-    }
+    /// <summary>Token passthrough outside <c>tools/call</c> arguments (which the pipeline's stage checks): other requests'
+    /// <c>params</c> and the model's sampling answers. <see langword="null"/> when passthrough prevention is off or nothing leaks.</summary>
+    private GuardDecision? CredentialLeak(string what, JsonNode? node) =>
+        _engine.Options.Credentials.PreventPassthrough ? Credentials.CredentialPassthroughStage.ScreenNode(_engine.Credentials, what, node) : null;
 
     private GuardDecision? PromptBlocked(JsonRpcRequest request)
     {
