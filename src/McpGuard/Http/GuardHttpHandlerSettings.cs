@@ -49,7 +49,9 @@ public sealed class GuardHttpHandlerSettings
     /// the host it connects to, so each hop's certificate is checked against that hop's name (a fixed name would check a
     /// redirect's host against another name). <see cref="SslClientAuthenticationOptions.EncryptionPolicy"/> is not copied:
     /// connections are always encrypted. A validation callback replaces the platform's check entirely; the address and
-    /// redirect policies apply unchanged. TLS does not change which hosts may be reached.
+    /// redirect policies apply unchanged. TLS does not change which hosts may be reached. Sources: RFC 8446 (TLS 1.3),
+    /// RFC 9525 (service identity: the certificate is checked against the name the client connects to), RFC 8705
+    /// (mutual-TLS client authentication for OAuth).
     /// </remarks>
     public SslClientAuthenticationOptions? Tls { get; set; }
 
