@@ -40,6 +40,8 @@ internal sealed partial class GuardedTransport
     ];
 
     private const string SamplingAnswer = "answer to the server's sampling request";
+    private const string ElicitationAnswer = "answer to the server's elicitation request";
+    private const string UnknownAnswer = "answer to a server's request for input";
 
     private readonly ConcurrentDictionary<RequestId, string> _serverRequests = new();
     private readonly ConcurrentDictionary<RequestId, CancellationTokenSource> _elicitationReviewsById = new(); // cancelled when the server withdraws the request
@@ -52,9 +54,11 @@ internal sealed partial class GuardedTransport
 
     // ------------------------------------------------------------ client -> server
 
-    /// <summary>Records the client's declared capabilities and filters MRTR <c>inputResponses</c> of an outgoing request.</summary>
-    /// <returns>A Deny (<c>token.passthrough</c>) when a sampling answer among the <c>inputResponses</c> carries a
-    /// credential the host holds: the whole request is then refused, as a tool call with such arguments would be.</returns>
+    /// <summary>Records the client's declared capabilities and filters MRTR <c>inputResponses</c> of an outgoing request:
+    /// roots answers are filtered, and an elicitation answer carrying a credential the host holds becomes a decline.</summary>
+    /// <returns>A Deny (<c>token.passthrough</c>) when a sampling answer (or an answer of no known kind) among the
+    /// <c>inputResponses</c> carries a credential the host holds: the whole request is then refused, as a tool call with
+    /// such arguments would be.</returns>
     private async ValueTask<GuardDecision?> OnOutgoingRequestAsync(JsonRpcRequest request)
     {
         if (request.Params is not JsonObject p)
@@ -113,9 +117,20 @@ internal sealed partial class GuardedTransport
                 responses[key] = filtered;
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, RootsListMethod, GuardDecisionKind.Allow, "roots.filtered", null, details, null).ConfigureAwait(false);
             }
-            else if (method == ElicitationMethod && round is not null && !round.Injected.ContainsKey(key))
+            else if (round is not null && round.Injected.ContainsKey(key))
             {
-                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, method, null, null, null, ServerRequestGuard.DescribeElicitResult(value), null).ConfigureAwait(false);
+                // The guard's own decline: nothing the host typed.
+            }
+            else if (method == ElicitationMethod || (method is null && value is JsonObject e && e["action"] is JsonValue))
+            {
+                // An elicitation answer (known from the round, or by its shape): one carrying a host credential is
+                // replaced by a decline, so the server gets no answer and the rest of the request goes on.
+                GuardDecision? found = CredentialLeak(ElicitationAnswer, value);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, ElicitationMethod, found?.Kind, found?.RuleId, found?.Reason, ElicitOutcome(value, found), null).ConfigureAwait(false);
+                if (found is not null)
+                {
+                    responses[key] = Decline();
+                }
             }
             else if (method == SamplingMethod || (method is null && value is JsonObject answer && answer["model"] is not null && answer["content"] is not null))
             {
@@ -123,6 +138,11 @@ internal sealed partial class GuardedTransport
                 GuardDecision? found = CredentialLeak(SamplingAnswer, value);
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, SamplingMethod, found?.Kind, found?.RuleId, found?.Reason, ServerRequestGuard.DescribeSamplingResult(value), null).ConfigureAwait(false);
                 leak ??= found;
+            }
+            else
+            {
+                // An answer of no known kind: it cannot be withheld on its own, so one carrying a credential refuses the request.
+                leak ??= CredentialLeak(UnknownAnswer, value);
             }
         }
 
@@ -153,8 +173,11 @@ internal sealed partial class GuardedTransport
                 await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, GuardDecisionKind.Allow, "roots.filtered", null, details, null).ConfigureAwait(false);
                 return new JsonRpcResponse { Id = response.Id, Result = filtered, Context = response.Context };
             case ElicitationMethod:
-                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, null, null, null, ServerRequestGuard.DescribeElicitResult(response.Result), null).ConfigureAwait(false);
-                return message;
+                GuardDecision? typed = CredentialLeak(ElicitationAnswer, response.Result);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, typed?.Kind, typed?.RuleId, typed?.Reason, ElicitOutcome(response.Result, typed), null).ConfigureAwait(false);
+
+                // Token passthrough through what the user typed or pasted: the server gets a decline, never the credential.
+                return typed is null ? message : new JsonRpcResponse { Id = response.Id, Result = Decline(), Context = response.Context };
             default:
                 if (method == SamplingMethod && CredentialLeak(SamplingAnswer, response.Result) is { } leak)
                 {
@@ -361,6 +384,21 @@ internal sealed partial class GuardedTransport
     }
 
     private static JsonObject Decline() => new() { ["action"] = "decline" };
+
+    /// <summary>Evidence of an elicitation answer (action and field names). When the answer carried a host credential
+    /// and a field's name contains it, the names are left out: the name itself would put the credential in evidence.</summary>
+    private JsonObject ElicitOutcome(JsonNode? answer, GuardDecision? leak)
+    {
+        JsonObject details = ServerRequestGuard.DescribeElicitResult(answer);
+        if (leak is not null && (answer as JsonObject)?["content"] is JsonObject content
+            && content.Any(field => _engine.Credentials.Matcher.Find(field.Key) is not null))
+        {
+            details.Remove("contentFields");
+            details["contentFieldsWithheld"] = true;
+        }
+
+        return details;
+    }
 
     // ------------------------------------------------------------ server -> client (MRTR input_required results)
 

@@ -22,6 +22,8 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
     private InProcessServer _server = null!;
     private GuardedConnection _c = null!;
     private string _samplingAnswer = "ok";
+    private string _elicitationAnswer = "ok";
+    private string _elicitationField = "note";
     private McpServerOptions _serverOptions = null!;
 
     public async Task InitializeAsync()
@@ -44,7 +46,16 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
             {
                 return "refused:" + ex.GetType().Name;
             }
-        }, new McpServerToolCreateOptions { Name = "summarize" })];
+        }, new McpServerToolCreateOptions { Name = "summarize" }),
+        McpServerTool.Create(async (McpServer s, CancellationToken ct) =>
+        {
+            ElicitResult result = await s.ElicitAsync(new ElicitRequestParams
+            {
+                Message = "Add a note for the ticket.",
+                RequestedSchema = new() { Properties = new Dictionary<string, ElicitRequestParams.PrimitiveSchemaDefinition> { ["note"] = new ElicitRequestParams.StringSchema() } },
+            }, ct);
+            return Record("elicited:" + result.Action + ":" + string.Join(",", (result.Content ?? new Dictionary<string, JsonElement>()).Select(kv => kv.Key + "=" + kv.Value.GetRawText())));
+        }, new McpServerToolCreateOptions { Name = "note" })];
         _serverOptions = server;
         _server = InProcessServer.Start(server);
 
@@ -63,6 +74,11 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
             ProtocolVersion = protocol,
             Handlers = new McpClientHandlers
             {
+                ElicitationHandler = (_, _) => ValueTask.FromResult(new ElicitResult
+                {
+                    Action = "accept",
+                    Content = new Dictionary<string, JsonElement> { [_elicitationField] = JsonSerializer.SerializeToElement(_elicitationAnswer) },
+                }),
                 SamplingHandler = (_, _, _) => ValueTask.FromResult(new CreateMessageResult
                 {
                     Model = "host-model",
@@ -163,6 +179,54 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
             else
             {
                 Assert.Equal("sampled:Three meetings, two invoices.", text);
+            }
+        }
+        finally
+        {
+            if (second is not null)
+            {
+                await c.DisposeAsync();
+                await second.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>What the user typed into a server's form (an elicitation answer): with a host credential in a value or in
+    /// a field's name, the server gets a decline instead, on both protocol paths (JSON-RPC response; MRTR
+    /// <c>inputResponses</c> on the retried call, which otherwise goes on).</summary>
+    [Theory]
+    [InlineData("2025-11-25", "value")]
+    [InlineData("2025-11-25", "name")]
+    [InlineData("2025-11-25", null)]
+    [InlineData(null, "value")]
+    [InlineData(null, "name")]
+    [InlineData(null, null)]
+    public async Task Elicitation_AnswerCarriesHostCredential_ServerGetsDecline(string? protocol, string? where)
+    {
+        _elicitationAnswer = where == "value" ? "pasted by mistake: " + Secret : "Call back on Monday.";
+        _elicitationField = where == "name" ? "note " + Secret : "note";
+        InProcessServer? second = protocol is null ? InProcessServer.Start(_serverOptions) : null;
+        GuardedConnection c = second is not null ? await ConnectAsync(second, null) : _c;
+        try
+        {
+            CallToolResult result = await c.Client.CallToolAsync("note", cancellationToken: c.Token);
+            string text = string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+            GuardEvidence outcome = c.Evidence.OfKind(GuardEvidenceKind.ServerRequestOutcome).Single(e => e.Method == "elicitation/create");
+
+            Assert.NotEqual(true, result.IsError);
+            if (where is not null)
+            {
+                Assert.Equal("elicited:decline:", text);
+                Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (outcome.Decision, outcome.RuleId));
+                Assert.DoesNotContain(Secret, JsonSerializer.Serialize(c.Evidence.Events), StringComparison.Ordinal);
+                Assert.DoesNotContain(_received, r => r.Contains(Secret, StringComparison.Ordinal));
+                Assert.Equal(where == "name", outcome.Details?["contentFieldsWithheld"]?.GetValue<bool>() == true);
+            }
+            else
+            {
+                Assert.Equal("elicited:accept:note=\"Call back on Monday.\"", text);
+                Assert.Null(outcome.RuleId);
+                Assert.Equal("note", outcome.Details?["contentFields"]?[0]?.GetValue<string>());
             }
         }
         finally
