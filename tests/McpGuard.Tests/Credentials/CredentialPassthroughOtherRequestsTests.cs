@@ -239,6 +239,32 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A host sending its own MRTR retry (raw request) with an answer of no known kind: it cannot be withheld on
+    /// its own, so a host credential in it refuses the whole call, which never reaches the server.</summary>
+    [Fact]
+    public async Task Mrtr_AnswerOfUnknownKindCarriesHostCredential_CallRefused()
+    {
+        var request = new JsonRpcRequest
+        {
+            Method = RequestMethods.ToolsCall,
+            Params = new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = "note",
+                ["arguments"] = new System.Text.Json.Nodes.JsonObject(),
+                ["inputResponses"] = new System.Text.Json.Nodes.JsonObject { ["k1"] = new System.Text.Json.Nodes.JsonObject { ["custom"] = "token=" + Secret } },
+                ["requestState"] = "host-made",
+            },
+        };
+
+        JsonRpcResponse response = await _c.Client.SendRequestAsync(request, _c.Token);
+
+        Assert.True(response.Result?["isError"]?.GetValue<bool>());
+        Assert.Empty(_received);
+        GuardEvidence decision = Assert.Single(_c.Evidence.OfKind(GuardEvidenceKind.ToolCallDecision));
+        Assert.Equal((GuardDecisionKind.Deny, "token.passthrough"), (decision.Decision, decision.RuleId));
+        Assert.DoesNotContain(Secret, JsonSerializer.Serialize(_c.Evidence.Events), StringComparison.Ordinal);
+    }
+
     private string Record(string value)
     {
         lock (_received)
