@@ -66,6 +66,11 @@ public sealed class GuardHttpOptions
     /// <value>Default: 15 seconds. Range: 100 ms–5 minutes.</value>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>TLS settings from configuration: the oldest TLS version, a private CA's roots, public-key pins. They
+    /// narrow what the platform or <see cref="GuardHttpHandlerSettings.Tls"/> accepts, never widen it.</summary>
+    /// <value>Default: nothing set (the platform's defaults).</value>
+    public GuardTlsOptions Tls { get; } = new();
+
     /// <summary>Collects validation failures with messages that say what to change.</summary>
     internal static void Validate(List<string> failures, string prefix, GuardHttpOptions options)
     {
@@ -104,5 +109,7 @@ public sealed class GuardHttpOptions
         {
             failures.Add($"{prefix}:ConnectTimeout is {options.ConnectTimeout}; set it between 00:00:00.1 and 00:05:00.");
         }
+
+        GuardTlsOptions.Validate(failures, prefix + ":Tls", options.Tls);
     }
 }

@@ -23,9 +23,14 @@ internal sealed class GuardedConnector
         _resolver = resolver ?? (static async (host, ct) => await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false));
     }
 
-    /// <summary>The socket handler: no redirects, no proxy, this connector, and the host's TLS settings (copied, so later changes to them do not apply).</summary>
+    /// <summary>The socket handler: no redirects, no proxy, this connector, and the TLS settings: the host's
+    /// <paramref name="tls"/> (copied, so later changes to them do not apply) narrowed by the configured
+    /// <see cref="GuardHttpOptions.Tls"/>.</summary>
+    /// <exception cref="ArgumentException">The host's and the configured TLS settings conflict (see <see cref="GuardTlsOptions"/>).</exception>
+    /// <exception cref="InvalidOperationException">A configured trusted root file can no longer be read.</exception>
     public SocketsHttpHandler CreateSocketsHandler(System.Net.Security.SslClientAuthenticationOptions? tls = null)
     {
+        System.Net.Security.SslClientAuthenticationOptions? effective = GuardTlsOptions.Compose(tls, _policy.Options.Tls, _reporter);
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -34,21 +39,9 @@ internal sealed class GuardedConnector
             ConnectTimeout = Timeout.InfiniteTimeSpan, // enforced in ConnectAsync with the configured limit
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         };
-        if (tls is not null)
+        if (effective is not null)
         {
-            handler.SslOptions = new System.Net.Security.SslClientAuthenticationOptions
-            {
-                AllowRenegotiation = tls.AllowRenegotiation,
-                ApplicationProtocols = tls.ApplicationProtocols is null ? null : [.. tls.ApplicationProtocols],
-                CertificateChainPolicy = tls.CertificateChainPolicy?.Clone(),
-                CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode,
-                CipherSuitesPolicy = tls.CipherSuitesPolicy,
-                ClientCertificateContext = tls.ClientCertificateContext,
-                ClientCertificates = tls.ClientCertificates is null ? null : [.. tls.ClientCertificates],
-                EnabledSslProtocols = tls.EnabledSslProtocols,
-                LocalCertificateSelectionCallback = tls.LocalCertificateSelectionCallback,
-                RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback,
-            };
+            handler.SslOptions = effective;
         }
 
         return handler;

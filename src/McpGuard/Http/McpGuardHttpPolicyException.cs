@@ -31,6 +31,9 @@ public static class GuardHttpRuleIds
 
     /// <summary>A protected resource metadata document that is not a JSON object with a string <c>resource</c>.</summary>
     public const string MetadataInvalid = "oauth.metadata-invalid";
+
+    /// <summary>A TLS server whose validated certificate chain has no key among <see cref="GuardTlsOptions.PinnedPublicKeys"/> (RFC 7469 §2.4 pins); the handshake fails.</summary>
+    public const string TlsPinMismatch = "http.tls-pin-mismatch";
 }
 
 /// <summary>
