@@ -115,7 +115,13 @@ internal static class Bubblewrap
         }
 
         args.AddRange(["--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
-        args.AddRange(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+        args.AddRange(["--proc", "/proc", "--dev", "/dev"]);
+        if (sandbox.Limits.TmpSizeBytes is { } tmpSize)
+        {
+            args.AddRange(["--size", tmpSize.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
+        args.AddRange(["--tmpfs", "/tmp"]);
         foreach (string dir in SystemDirectories)
         {
             HostPath host = fs.Probe(dir);
@@ -153,10 +159,23 @@ internal static class Bubblewrap
 
         args.AddRange(["--chdir", stdio.WorkingDirectory is { Length: > 0 } wd ? SandboxPath.Normalize(wd) : "/"]);
         args.Add("--");
+        if (sandbox.Limits.HasProcessLimits && PrlimitPath(fs) is { } prlimit)
+        {
+            // Resource limits set inside the sandbox, for the server and everything it starts (soft = hard: no raising them).
+            args.Add(prlimit);
+            args.AddRange(sandbox.Limits.PrlimitOptions());
+            args.Add("--");
+        }
+
         args.Add(stdio.Command);
         args.AddRange(stdio.Arguments);
         return args;
     }
+
+    /// <summary>util-linux <c>prlimit</c> in the system directories the sandbox mounts, or <see langword="null"/>.</summary>
+    internal static string? PrlimitPath(IHostFileSystem fs) => Array.Find(s_prlimitPaths, p => fs.Probe(p).Kind == HostPathKind.File);
+
+    private static readonly string[] s_prlimitPaths = ["/usr/bin/prlimit", "/bin/prlimit"];
 
     /// <summary>The granted paths, normalized, shallow first so a deeper grant is mounted over (and wins against) a shallower one; for the same path read-write wins.</summary>
     public static List<(string Path, bool Writable)> Grants(StdioSandboxOptions sandbox) =>

@@ -17,6 +17,10 @@ internal sealed record StdioLaunchPlan(
     string? NotSandboxedReason,
     GuardDecision? Refusal)
 {
+    /// <summary>Why the sandbox runs without the process resource limits it was given (<see cref="StdioSandboxMode.Preferred"/>
+    /// only; <see cref="StdioSandboxMode.Required"/> refuses the launch instead), or <see langword="null"/>.</summary>
+    public string? LimitsNotAppliedReason { get; init; }
+
     /// <summary>The exact command line: the process and every argument, quoted where needed.</summary>
     public string CommandLine => Stdio.CommandLine.Format(FileName, Arguments);
 
@@ -43,6 +47,8 @@ internal sealed record StdioLaunchPlan(
             string rw = string.Join(", ", grants.Where(g => g.Writable).Select(g => g.Path));
             return $"{mode}: bubblewrap{(Bubblewrap?.Version is { } v ? " (" + v + ")" : string.Empty)}; network: {(Sandbox.AllowNetwork ? "shared with the host" : "none")}; "
                 + $"read-only: {(ro.Length == 0 ? "-" : ro)}; read-write: {(rw.Length == 0 ? "-" : rw)}"
+                + (Sandbox.Limits.IsSet ? "; limits: " + Sandbox.Limits.ToJson().ToJsonString() : string.Empty)
+                + (LimitsNotAppliedReason is { } why ? " (process limits NOT applied: " + why + ")" : string.Empty)
                 + (Bubblewrap is { Checked: false } ? " (bwrap not yet self-checked)" : string.Empty);
         }
     }
@@ -65,6 +71,15 @@ internal sealed record StdioLaunchPlan(
             details["network"] = Sandbox.AllowNetwork;
             details["readOnlyPaths"] = new JsonArray([.. grants.Where(g => !g.Writable).Select(g => (JsonNode?)JsonValue.Create(g.Path))]);
             details["readWritePaths"] = new JsonArray([.. grants.Where(g => g.Writable).Select(g => (JsonNode?)JsonValue.Create(g.Path))]);
+            if (Sandbox.Limits.IsSet)
+            {
+                details["resourceLimits"] = Sandbox.Limits.ToJson();
+            }
+
+            if (LimitsNotAppliedReason is not null)
+            {
+                details["resourceLimitsNotApplied"] = LimitsNotAppliedReason;
+            }
         }
         else if (NotSandboxedReason is not null)
         {
@@ -114,7 +129,18 @@ internal static class StdioLaunchPlanner
             return direct with { Refusal = GuardDecision.Deny($"The sandbox grants '{missing}', which does not exist on the host; create it or remove the grant. The server was not started.", "stdio.sandbox-path-missing") };
         }
 
+        string? limitsProblem = sandbox.Limits.HasProcessLimits && Bubblewrap.PrlimitPath(fs) is null
+            ? "prlimit (util-linux) was not found in /usr/bin or /bin, so the process resource limits cannot be set"
+            : null;
+        if (limitsProblem is not null && sandbox.Mode == StdioSandboxMode.Required)
+        {
+            return direct with { Refusal = GuardDecision.Deny("The registration requires a sandbox with resource limits and " + limitsProblem + ". The server was not started.", "stdio.sandbox-unavailable") };
+        }
+
         // bwrap itself runs from '/' (the host's current directory is irrelevant to it); --chdir sets the server's.
-        return new StdioLaunchPlan(bwrap, Bubblewrap.BuildArguments(stdio, environment, fs), "/", environment, sandbox, bubblewrap, true, null, null);
+        return new StdioLaunchPlan(bwrap, Bubblewrap.BuildArguments(stdio, environment, fs), "/", environment, sandbox, bubblewrap, true, null, null)
+        {
+            LimitsNotAppliedReason = limitsProblem,
+        };
     }
 }

@@ -56,7 +56,10 @@ public sealed class StdioSandboxOptions
     /// <value>Default: <see langword="null"/>.</value>
     public string? BubblewrapPath { get; set; }
 
-    internal bool HasSettings => ReadOnlyPaths.Count > 0 || ReadWritePaths.Count > 0 || AllowNetwork || BubblewrapPath is not null;
+    /// <summary>Resource limits of the sandboxed server (memory, file size, open files, CPU time, <c>/tmp</c> size); all off unless set.</summary>
+    public StdioResourceLimits Limits { get; } = new();
+
+    internal bool HasSettings => ReadOnlyPaths.Count > 0 || ReadWritePaths.Count > 0 || AllowNetwork || BubblewrapPath is not null || Limits.IsSet;
 
     internal void Validate(string prefix, string? workingDirectory, List<string> failures)
     {
@@ -64,7 +67,7 @@ public sealed class StdioSandboxOptions
         {
             if (HasSettings)
             {
-                failures.Add($"{prefix}:Mode is Off but paths, network or BubblewrapPath are set for a sandbox; set Mode to Preferred or Required, or remove them.");
+                failures.Add($"{prefix}:Mode is Off but paths, network, limits or BubblewrapPath are set for a sandbox; set Mode to Preferred or Required, or remove them.");
             }
 
             return;
@@ -85,6 +88,8 @@ public sealed class StdioSandboxOptions
                 }
             }
         }
+
+        Limits.Validate(prefix + ":Limits", failures);
 
         if (BubblewrapPath is { } bwrap && !SandboxPath.IsAbsolute(bwrap))
         {

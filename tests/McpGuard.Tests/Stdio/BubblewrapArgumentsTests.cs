@@ -239,4 +239,50 @@ public sealed class BubblewrapArgumentsTests
     {
         Assert.Equal(Bubblewrap.BuildArguments(Node(s => s.ReadOnlyPaths.Add("/srv/app")), Env, Debian()), Bubblewrap.BuildArguments(Node(s => s.ReadOnlyPaths.Add("/srv/app")), Env, Debian()));
     }
+
+    [Fact]
+    public void BuildArguments_ProcessLimits_PrlimitRunsTheServerWithSoftEqualHard()
+    {
+        var fs = Debian(new() { ["/usr/bin/prlimit"] = new(HostPathKind.File) });
+        List<string> args = Bubblewrap.BuildArguments(Node(s =>
+        {
+            s.Limits.MaxMemoryBytes = 512L * 1024 * 1024;
+            s.Limits.MaxFileSizeBytes = 10_000_000;
+            s.Limits.MaxOpenFiles = 256;
+            s.Limits.MaxCpuSeconds = 3600;
+        }), Env, fs);
+
+        int separator = args.IndexOf("--");
+        Assert.Equal(
+            ["/usr/bin/prlimit", "--data=536870912:536870912", "--fsize=10000000:10000000", "--nofile=256:256", "--cpu=3600:3600", "--", "node", "/srv/app/index.js", "--flag value"],
+            args.Skip(separator + 1));
+        Assert.DoesNotContain("--size", args);
+    }
+
+    [Fact]
+    public void BuildArguments_OnlySomeLimits_OnlyThoseOptions()
+    {
+        var fs = Debian(new() { ["/usr/bin/prlimit"] = new(HostPathKind.File) });
+        List<string> args = Bubblewrap.BuildArguments(Node(s => s.Limits.MaxOpenFiles = 64), Env, fs);
+
+        Assert.Equal(["/usr/bin/prlimit", "--nofile=64:64", "--", "node"], args.Skip(args.IndexOf("--") + 1).Take(4));
+    }
+
+    [Fact]
+    public void BuildArguments_TmpSize_SizesThePrivateTmpOnly()
+    {
+        List<string> args = Bubblewrap.BuildArguments(Node(s => s.Limits.TmpSizeBytes = 8 * 1024 * 1024), Env, Debian());
+
+        Assert.True(IndexOf(args, "--size", "8388608", "--tmpfs", "/tmp") >= 0);
+        Assert.Equal(["node", "/srv/app/index.js", "--flag value"], args.Skip(args.IndexOf("--") + 1)); // no prlimit for /tmp alone
+    }
+
+    [Fact]
+    public void BuildArguments_NoLimits_ServerRunsDirectlyAfterSeparator()
+    {
+        List<string> args = Bubblewrap.BuildArguments(Node(), Env, Debian(new() { ["/usr/bin/prlimit"] = new(HostPathKind.File) }));
+
+        Assert.Equal(["node", "/srv/app/index.js", "--flag value"], args.Skip(args.IndexOf("--") + 1));
+        Assert.DoesNotContain("--size", args);
+    }
 }

@@ -86,4 +86,59 @@ public sealed class StdioLaunchPlannerTests
         Assert.Contains("\"sandboxed\":true", details, StringComparison.Ordinal);
         Assert.Contains("\"readOnlyPaths\":[\"/usr/share\"]", details, StringComparison.Ordinal);
     }
+
+    private sealed class WithoutPrlimit : IHostFileSystem
+    {
+        public HostPath Probe(string path) => path.EndsWith("/prlimit", StringComparison.Ordinal) ? new HostPath(HostPathKind.Missing) : HostFileSystem.Instance.Probe(path);
+
+        public string? RealPath(string path) => HostFileSystem.Instance.RealPath(path);
+    }
+
+    [Theory]
+    [InlineData(StdioSandboxMode.Required)]
+    [InlineData(StdioSandboxMode.Preferred)]
+    public void Decide_ProcessLimitsWithoutPrlimit_RequiredRefusesPreferredSandboxesAndSaysSo(StdioSandboxMode mode)
+    {
+        StdioLaunchOptions stdio = Stdio(mode, "/usr/share");
+        stdio.Sandbox.Limits.MaxMemoryBytes = 256L * 1024 * 1024;
+
+        StdioLaunchPlan plan = StdioLaunchPlanner.Decide(stdio, stdio.BuildEnvironment(), Working, new WithoutPrlimit());
+
+        if (mode == StdioSandboxMode.Required)
+        {
+            Assert.Equal("stdio.sandbox-unavailable", plan.Refusal?.RuleId);
+            Assert.Contains("prlimit", plan.Refusal!.Reason, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Null(plan.Refusal);
+            Assert.True(plan.Sandboxed);
+            Assert.DoesNotContain("--data=268435456:268435456", plan.Arguments);
+            Assert.Contains("prlimit", plan.LimitsNotAppliedReason, StringComparison.Ordinal);
+            Assert.Contains("prlimit", plan.ToEvidenceDetails()["resourceLimitsNotApplied"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Contains("NOT applied", plan.Summary, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Validate_LimitsOutOfRangeOrWithoutSandbox_NamedFailures()
+    {
+        var failures = new List<string>();
+        var off = new StdioSandboxOptions();
+        off.Limits.MaxOpenFiles = 100;
+        off.Validate("S", null, failures);
+        var on = new StdioSandboxOptions { Mode = StdioSandboxMode.Required };
+        on.Limits.MaxMemoryBytes = 1024;
+        on.Limits.MaxOpenFiles = 4;
+        on.Limits.TmpSizeBytes = 0;
+        on.Limits.MaxCpuSeconds = -1;
+        on.Limits.MaxFileSizeBytes = 10;
+        on.Validate("T", null, failures);
+
+        Assert.Contains(failures, f => f.StartsWith("S:Mode is Off", StringComparison.Ordinal) && f.Contains("limits", StringComparison.Ordinal));
+        foreach (string name in new[] { "MaxMemoryBytes", "MaxOpenFiles", "TmpSizeBytes", "MaxCpuSeconds", "MaxFileSizeBytes" })
+        {
+            Assert.Contains(failures, f => f.StartsWith("T:Limits:" + name + " is ", StringComparison.Ordinal));
+        }
+    }
 }

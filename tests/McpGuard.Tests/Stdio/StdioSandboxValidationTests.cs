@@ -35,7 +35,7 @@ public sealed class StdioSandboxValidationTests
     public void Validate_ModeOffWithGrants_MessageSaysToChooseAMode()
     {
         Assert.Equal(
-            [$"{Prefix}:Sandbox:Mode is Off but paths, network or BubblewrapPath are set for a sandbox; set Mode to Preferred or Required, or remove them."],
+            [$"{Prefix}:Sandbox:Mode is Off but paths, network, limits or BubblewrapPath are set for a sandbox; set Mode to Preferred or Required, or remove them."],
             Failures(s => s.Sandbox.ReadOnlyPaths.Add("/srv/app")));
     }
 
