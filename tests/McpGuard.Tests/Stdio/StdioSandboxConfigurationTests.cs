@@ -22,7 +22,14 @@ public sealed class StdioSandboxConfigurationTests
                     "ReadOnlyPaths": [ "/opt/mcp" ],
                     "ReadWritePaths": [ "/srv/sandbox" ],
                     "AllowNetwork": true,
-                    "BubblewrapPath": "/usr/local/bin/bwrap"
+                    "BubblewrapPath": "/usr/local/bin/bwrap",
+                    "Limits": {
+                      "MaxMemoryBytes": 1073741824,
+                      "MaxFileSizeBytes": 104857600,
+                      "MaxOpenFiles": 1024,
+                      "MaxCpuSeconds": 86400,
+                      "TmpSizeBytes": 67108864
+                    }
                   }
                 }
               }
@@ -51,6 +58,8 @@ public sealed class StdioSandboxConfigurationTests
         Assert.True(stdio.Sandbox.AllowNetwork);
         Assert.Equal("/usr/local/bin/bwrap", stdio.Sandbox.BubblewrapPath);
         Assert.Equal(["HOME", "MYAPP_*"], stdio.GrantedVariables);
+        StdioResourceLimits limits = stdio.Sandbox.Limits;
+        Assert.Equal((1073741824L, 104857600L, 1024, 86400, 67108864L), (limits.MaxMemoryBytes, limits.MaxFileSizeBytes, limits.MaxOpenFiles, limits.MaxCpuSeconds, limits.TmpSizeBytes));
     }
 
     [Fact]
