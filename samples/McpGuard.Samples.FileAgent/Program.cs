@@ -75,6 +75,9 @@ services.AddMcpGuard(guard =>
                     Mode = StdioSandboxMode.Preferred,
                     ReadOnlyPaths = { Path.GetFullPath(Path.Combine(Path.GetDirectoryName(serverEntry)!, "..", "..", "..")) }, // node_modules
                     ReadWritePaths = { sandbox.Root },
+
+                    // A runaway server cannot eat the host: 1 GiB of heap, 16 MiB per file, 1,024 open files, 64 MiB of /tmp.
+                    Limits = { MaxMemoryBytes = 1L << 30, MaxFileSizeBytes = 16L << 20, MaxOpenFiles = 1024, TmpSizeBytes = 64L << 20 },
                 },
             },
 
