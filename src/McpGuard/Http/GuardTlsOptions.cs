@@ -58,7 +58,8 @@ public sealed class GuardTlsOptions
     /// Public-key pins, each <c>sha256/&lt;base64 SHA-256 of the DER SubjectPublicKeyInfo&gt;</c> (RFC 7469 §2.4; e.g. from
     /// <c>openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64</c>). When
     /// any is set, a connection is accepted only if the certificate chain passed validation and one of its certificates
-    /// (leaf, intermediate or root) matches a pin; otherwise the handshake fails (rule <c>http.tls-pin-mismatch</c>,
+    /// (leaf, intermediate or root) matches a pin. When a host's validation callback accepted a chain the platform found
+    /// errors in, only the leaf's key counts. Otherwise the handshake fails (rule <c>http.tls-pin-mismatch</c>,
     /// recorded as evidence with the presented chain's pins). Pin a backup key too, or a key rotation locks the host out.
     /// </summary>
     /// <value>Default: empty (no pinning).</value>
@@ -197,7 +198,7 @@ public sealed class GuardTlsOptions
             RemoteCertificateValidationCallback? host = options.RemoteCertificateValidationCallback;
             options.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
                 (host is null ? errors == SslPolicyErrors.None : host(sender, certificate, chain, errors))
-                && PinMatches(sender, certificate, chain, pins, reporter);
+                && PinMatches(sender, certificate, chain, errors, pins, reporter);
         }
 
         return options;
@@ -205,10 +206,13 @@ public sealed class GuardTlsOptions
 
     /// <summary>Whether a certificate of the validated chain (or the leaf, when no chain was built) has a pinned key;
     /// a mismatch is reported (log and evidence, started here and not awaited: the TLS callback is synchronous).</summary>
-    private static bool PinMatches(object sender, X509Certificate? certificate, X509Chain? chain, byte[][] pins, HttpGuardReporter reporter)
+    /// <remarks>Only a chain that validated is a chain of trust: when the platform reported chain errors (which a host
+    /// callback may have accepted), only the leaf's own key counts. Otherwise a forged leaf that names the pinned CA as
+    /// its issuer, sent with the CA's public certificate, would match the CA's pin.</remarks>
+    private static bool PinMatches(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, byte[][] pins, HttpGuardReporter reporter)
     {
         var presented = new List<byte[]>();
-        if (chain is not null)
+        if (chain is not null && (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0)
         {
             foreach (X509ChainElement element in chain.ChainElements)
             {

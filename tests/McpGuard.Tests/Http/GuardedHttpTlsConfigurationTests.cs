@@ -130,6 +130,36 @@ public sealed class GuardedHttpTlsConfigurationTests : IDisposable
         Assert.Equal("ok", await pinnedToIt.GetStringAsync(server.BaseUrl + "/"));
     }
 
+    /// <summary>A forged leaf that names the pinned CA as its issuer (but is signed by another key) and comes with the
+    /// CA's real, public certificate: the chain builder puts the CA into the chain and flags the bad signature, and a host
+    /// callback that accepts anything ignores that. A chain that did not validate is no chain of trust, so only the
+    /// leaf's own key may count, never the CA's.</summary>
+    [Fact]
+    public async Task Pins_ForgedLeafSentWithThePinnedCaCertificate_IsRefused()
+    {
+        using X509Certificate2 forged = Forge(_ca, "mcp.test", IPAddress.Loopback);
+        await using LoopbackHttpServer server = await LoopbackHttpServer.StartAsync("127.0.0.1", Ok, https: https =>
+        {
+            https.ServerCertificate = forged;
+            https.ServerCertificateChain = [_ca];
+        });
+        var acceptAll = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true };
+        using HttpClient client = Client(server, tls =>
+        {
+            tls.TrustedRootCertificateFiles.Add(_caFile); // the chain builder then finds the CA, and flags the bad signature
+            tls.PinnedPublicKeys.Add(GuardTlsOptions.PinOf(_ca));
+        }, code: acceptAll);
+        using HttpClient pinnedLeaf = Client(server, tls =>
+        {
+            tls.TrustedRootCertificateFiles.Add(_caFile);
+            tls.PinnedPublicKeys.Add(GuardTlsOptions.PinOf(forged));
+        }, code: acceptAll);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(server.BaseUrl + "/"));
+        Assert.Empty(server.Requests);
+        Assert.Equal("ok", await pinnedLeaf.GetStringAsync(server.BaseUrl + "/")); // the leaf's own key still counts
+    }
+
     [Fact]
     public async Task MinimumVersion_Tls13AgainstATls12OnlyServer_FailsInTheHandshake()
     {
@@ -252,6 +282,24 @@ public sealed class GuardedHttpTlsConfigurationTests : IDisposable
         byte[] serial = RandomNumberGenerator.GetBytes(12);
         using X509Certificate2 issued = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(6), serial);
         using X509Certificate2 withKey = issued.CopyWithPrivateKey(key);
+        return Reload(withKey);
+    }
+
+    /// <summary>A certificate that names <paramref name="ca"/> as issuer (name and key identifier) but is signed by a key of its own.</summary>
+    private static X509Certificate2 Forge(X509Certificate2 ca, string dnsName, IPAddress address)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=" + dnsName, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName(dnsName);
+        names.AddIpAddress(address);
+        request.CertificateExtensions.Add(names.Build());
+        using X509Certificate2 forged = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(forger), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(6), RandomNumberGenerator.GetBytes(12));
+        using X509Certificate2 withKey = forged.CopyWithPrivateKey(key);
         return Reload(withKey);
     }
 
