@@ -46,7 +46,7 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
         var allSinks = new List<IGuardEvidenceSink>(sinks);
         if (options.Evidence.JsonLinesPath is { Length: > 0 } path)
         {
-            var file = new JsonLinesEvidenceSink(path);
+            var file = new JsonLinesEvidenceSink(path, hashChain: options.Evidence.HashChain);
             allSinks.Add(file);
             _owned.Add(file);
             EvidencePath = file.Path;

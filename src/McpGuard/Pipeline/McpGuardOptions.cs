@@ -97,6 +97,12 @@ public sealed class EvidenceOptions
     /// <value>Default: <see langword="null"/>.</value>
     public string? JsonLinesPath { get; set; }
 
+    /// <summary>Whether the lines of the <see cref="JsonLinesPath"/> file form a SHA-256 hash chain, so a changed, inserted or
+    /// removed line is detected by <see cref="JsonLinesEvidenceVerifier"/> (see <see cref="JsonLinesEvidenceSink"/>; a keyed
+    /// chain needs a sink built in code with a key).</summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool HashChain { get; set; } = true;
+
     /// <summary>Whether evidence carries raw argument values. When <see langword="false"/>, arguments are recorded as their shape (types, string lengths) plus a SHA-256 of their canonical form.</summary>
     /// <value>Default: <see langword="false"/>.</value>
     public bool IncludeRawArguments { get; set; }
