@@ -96,6 +96,8 @@ internal static class DemoScript
             "the approver was asked exactly once, for write_file, with the complete arguments");
         int lines = CountLines(evidencePath);
         Check(failures, output, lines > steps.Length, $"the evidence file has {lines} events");
+        EvidenceChainReport chain = JsonLinesEvidenceVerifier.Verify(evidencePath);
+        Check(failures, output, chain.Intact && chain.ChainedLines == lines, $"its hash chain is intact (head {chain.Head?[..16]}...)");
 
         output.WriteLine();
         output.WriteLine($"evidence (JSON Lines): {evidencePath}");
