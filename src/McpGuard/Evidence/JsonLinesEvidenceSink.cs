@@ -33,7 +33,8 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
     private readonly byte[]? _chainKey;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly byte[] _prev = new byte[32];
-    private string? _head;
+    private bool _hasHead;
+    private IncrementalHash? _hash;
     private FileStream? _stream;
     private bool _disposed;
 
@@ -67,7 +68,21 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
     /// <see langword="null"/> before the first write or with the chain off. Export it from time to time: a file whose
     /// last line no longer hashes to an exported head has lost lines at its end.
     /// </summary>
-    public string? ChainHead => Volatile.Read(ref _head);
+    public string? ChainHead
+    {
+        get
+        {
+            _gate.Wait();
+            try
+            {
+                return _hasHead ? HexLower(_prev) : null;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
 
     /// <inheritdoc />
     /// <exception cref="ObjectDisposedException">The sink was disposed.</exception>
@@ -144,7 +159,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         all[(length + 1)..].CopyTo(all[length..]);
         ReadOnlySpan<byte> line = all[..^1];
         Digest(line, _prev);
-        Volatile.Write(ref _head, HexLower(_prev));
+        _hasHead = true;
         return line;
     }
 
@@ -183,7 +198,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         }
 
         hash.GetHashAndReset(_prev);
-        Volatile.Write(ref _head, HexLower(_prev));
+        _hasHead = true;
         if (torn)
         {
             stream.Write("\n"u8);
@@ -211,16 +226,12 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         return 0;
     }
 
-    internal void Digest(ReadOnlySpan<byte> line, Span<byte> destination)
+    /// <summary>The chain digest of one line, with the sink's reused hash (under the write gate; HMAC keeps its key across resets).</summary>
+    private void Digest(ReadOnlySpan<byte> line, Span<byte> destination)
     {
-        if (_chainKey is null)
-        {
-            SHA256.HashData(line, destination);
-        }
-        else
-        {
-            HMACSHA256.HashData(_chainKey, line, destination);
-        }
+        _hash ??= NewHash(_chainKey);
+        _hash.AppendData(line);
+        _hash.GetHashAndReset(destination);
     }
 
     internal static IncrementalHash NewHash(byte[]? key) =>
@@ -252,6 +263,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         try
         {
             _disposed = true;
+            _hash?.Dispose();
             if (_stream is not null)
             {
                 await _stream.DisposeAsync().ConfigureAwait(false);
@@ -271,6 +283,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         try
         {
             _disposed = true;
+            _hash?.Dispose();
             _stream?.Dispose();
             _stream = null;
         }
