@@ -32,6 +32,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
     private readonly bool _hashChain;
     private readonly byte[]? _chainKey;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private readonly ArrayBufferWriter<byte> _serialized = new(1024); // the event as serialized, before the chain member
     private readonly byte[] _prev = new byte[32];
     private bool _hasHead;
     private IncrementalHash? _hash;
@@ -114,21 +115,27 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
                 _stream = stream;
             }
 
-            _buffer.ResetWrittenCount();
-            using (var writer = new Utf8JsonWriter(_buffer))
+            _serialized.ResetWrittenCount();
+            using (var writer = new Utf8JsonWriter(_serialized))
             {
                 JsonSerializer.Serialize(writer, evidence, EvidenceJsonContext.Default.GuardEvidence);
             }
 
-            ReadOnlySpan<byte> line = _buffer.WrittenSpan;
+            _buffer.ResetWrittenCount();
             if (_hashChain)
             {
-                line = Chain(line);
+                WriteChained(_serialized.WrittenSpan);
+            }
+            else
+            {
+                _buffer.Write(_serialized.WrittenSpan);
             }
 
-            // One synchronous write per event: appending to the page cache is cheaper than an async file write.
-            _stream.Write(line);
-            _stream.Write("\n"u8);
+            _buffer.Write("\n"u8);
+
+            // One synchronous write per event (the line with its newline, so a crash cannot split them): appending to the
+            // page cache is cheaper than an async file write.
+            _stream.Write(_buffer.WrittenSpan);
             if (_durable)
             {
                 _stream.Flush(flushToDisk: true);
@@ -140,30 +147,17 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Appends the chain member to the serialized object and advances the chain to the completed line.</summary>
-    private ReadOnlySpan<byte> Chain(ReadOnlySpan<byte> serialized)
+    /// <summary>Writes the serialized event (one JSON object) to the line buffer with the chain member as its last member,
+    /// and advances the chain to the completed line.</summary>
+    private void WriteChained(ReadOnlySpan<byte> serialized)
     {
-        // The serialized event is one JSON object: replace its closing brace by the chain member and close it again.
-        int length = serialized.Length - 1;
-        Span<byte> tail = _buffer.GetSpan(96);
-        ReadOnlySpan<byte> open = _chainKey is null ? ",\"chain\":{\"alg\":\"sha256\",\"prev\":\""u8 : ",\"chain\":{\"alg\":\"hmac-sha256\",\"prev\":\""u8;
-        open.CopyTo(tail);
-        int written = open.Length;
-        written += Hex(_prev, tail[written..]);
-        "\"}}"u8.CopyTo(tail[written..]);
-        written += 3;
-        _buffer.Advance(written);
-
-        // The tail was written after the closing brace: move it one byte back over the brace.
-        Span<byte> all = MemoryMarshalWritten();
-        all[(length + 1)..].CopyTo(all[length..]);
-        ReadOnlySpan<byte> line = all[..^1];
-        Digest(line, _prev);
+        _buffer.Write(serialized[..^1]); // without the object's closing brace
+        _buffer.Write(_chainKey is null ? ",\"chain\":{\"alg\":\"sha256\",\"prev\":\""u8 : ",\"chain\":{\"alg\":\"hmac-sha256\",\"prev\":\""u8);
+        _buffer.Advance(Hex(_prev, _buffer.GetSpan(64)));
+        _buffer.Write("\"}}"u8);
+        Digest(_buffer.WrittenSpan, _prev);
         _hasHead = true;
-        return line;
     }
-
-    private Span<byte> MemoryMarshalWritten() => System.Runtime.InteropServices.MemoryMarshal.AsMemory(_buffer.WrittenMemory).Span;
 
     /// <summary>Sets the chain to the file's last line (its bytes as stored), ending a torn last line with a newline first.</summary>
     private void ContinueChain(FileStream stream)
