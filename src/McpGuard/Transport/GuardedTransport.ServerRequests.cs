@@ -126,7 +126,7 @@ internal sealed partial class GuardedTransport
                 // An elicitation answer (known from the round, or by its shape): one carrying a host credential is
                 // replaced by a decline, so the server gets no answer and the rest of the request goes on.
                 GuardDecision? found = CredentialLeak(ElicitationAnswer, value);
-                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, ElicitationMethod, found?.Kind, found?.RuleId, found?.Reason, ElicitOutcome(value, found), null).ConfigureAwait(false);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, "mrtr:" + key, ElicitationMethod, found?.Kind, found?.RuleId, found?.Reason, ElicitOutcome(value), null).ConfigureAwait(false);
                 if (found is not null)
                 {
                     responses[key] = Decline();
@@ -174,7 +174,7 @@ internal sealed partial class GuardedTransport
                 return new JsonRpcResponse { Id = response.Id, Result = filtered, Context = response.Context };
             case ElicitationMethod:
                 GuardDecision? typed = CredentialLeak(ElicitationAnswer, response.Result);
-                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, typed?.Kind, typed?.RuleId, typed?.Reason, ElicitOutcome(response.Result, typed), null).ConfigureAwait(false);
+                await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestOutcome, id, method, typed?.Kind, typed?.RuleId, typed?.Reason, ElicitOutcome(response.Result), null).ConfigureAwait(false);
 
                 // Token passthrough through what the user typed or pasted: the server gets a decline, never the credential.
                 return typed is null ? message : new JsonRpcResponse { Id = response.Id, Result = Decline(), Context = response.Context };
@@ -385,12 +385,13 @@ internal sealed partial class GuardedTransport
 
     private static JsonObject Decline() => new() { ["action"] = "decline" };
 
-    /// <summary>Evidence of an elicitation answer (action and field names). When the answer carried a host credential
-    /// and a field's name contains it, the names are left out: the name itself would put the credential in evidence.</summary>
-    private JsonObject ElicitOutcome(JsonNode? answer, GuardDecision? leak)
+    /// <summary>Evidence of an elicitation answer (action and field names). When a field's name contains a host
+    /// credential, the names are left out: the name itself would put the credential in evidence (whether or not
+    /// passthrough prevention is on, as for argument shapes).</summary>
+    private JsonObject ElicitOutcome(JsonNode? answer)
     {
         JsonObject details = ServerRequestGuard.DescribeElicitResult(answer);
-        if (leak is not null && (answer as JsonObject)?["content"] is JsonObject content
+        if ((answer as JsonObject)?["content"] is JsonObject content
             && content.Any(field => _engine.Credentials.Matcher.Find(field.Key) is not null))
         {
             details.Remove("contentFields");

@@ -64,9 +64,10 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
 
     /// <summary>A guarded client; <paramref name="protocol"/> <see langword="null"/> takes the SDK's latest (sampling
     /// through MRTR <c>inputResponses</c>), "2025-11-25" the JSON-RPC path.</summary>
-    private Task<GuardedConnection> ConnectAsync(InProcessServer server, string? protocol)
+    private Task<GuardedConnection> ConnectAsync(InProcessServer server, string? protocol, bool preventPassthrough = true)
     {
         var options = new McpGuardOptions { DefaultToolAccess = ToolAccess.Allow };
+        options.Credentials.PreventPassthrough = preventPassthrough;
         options.Servers["notes"] = new GuardServerOptions();
         options.Servers["notes"].Sampling.Enabled = true; // off by default (the server may not use the host's model)
         var clientOptions = new McpClientOptions
@@ -237,6 +238,24 @@ public sealed class CredentialPassthroughOtherRequestsTests : IAsyncLifetime
                 await second.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>With passthrough prevention off the answer goes through as typed, but a field name that carries a host
+    /// credential still stays out of evidence.</summary>
+    [Fact]
+    public async Task Elicitation_PreventionOff_AnswerPasses_FieldNameWithCredentialStillOutOfEvidence()
+    {
+        _elicitationField = "note " + Secret;
+        await using InProcessServer server = InProcessServer.Start(_serverOptions);
+        await using GuardedConnection c = await ConnectAsync(server, "2025-11-25", preventPassthrough: false);
+
+        CallToolResult result = await c.Client.CallToolAsync("note", cancellationToken: c.Token);
+
+        Assert.StartsWith("elicited:accept:note " + Secret, string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text)), StringComparison.Ordinal);
+        GuardEvidence outcome = c.Evidence.OfKind(GuardEvidenceKind.ServerRequestOutcome).Single(e => e.Method == "elicitation/create");
+        Assert.Null(outcome.RuleId);
+        Assert.True(outcome.Details?["contentFieldsWithheld"]?.GetValue<bool>());
+        Assert.DoesNotContain(Secret, JsonSerializer.Serialize(c.Evidence.Events), StringComparison.Ordinal);
     }
 
     /// <summary>A host sending its own MRTR retry (raw request) with an answer of no known kind: it cannot be withheld on
