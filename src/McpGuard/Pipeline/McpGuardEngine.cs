@@ -20,6 +20,7 @@ namespace McpGuard;
 /// </remarks>
 public sealed partial class McpGuardEngine : IAsyncDisposable
 {
+    private readonly JsonLinesEvidenceSink? _evidenceFile;
     private readonly List<IAsyncDisposable> _owned;
 
     internal McpGuardEngine(
@@ -50,6 +51,7 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
             allSinks.Add(file);
             _owned.Add(file);
             EvidencePath = file.Path;
+            _evidenceFile = file;
         }
 
         Evidence = new EvidenceRecorder([.. allSinks], options.Evidence, LoggerFactory.CreateLogger("McpGuard.Evidence"), TimeProvider);
@@ -98,6 +100,14 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
 
     /// <summary>The absolute path of the JSON Lines evidence file, if <see cref="EvidenceOptions.JsonLinesPath"/> is set.</summary>
     public string? EvidencePath { get; }
+
+    /// <summary>
+    /// The hash chain's head of the <see cref="EvidencePath"/> file (lowercase hex SHA-256 of its last line written, see
+    /// <see cref="JsonLinesEvidenceSink.ChainHead"/>), or <see langword="null"/> without such a file, before its first event,
+    /// or with <see cref="EvidenceOptions.HashChain"/> off. Export it from time to time (a log server, a ticket): a file
+    /// whose <see cref="JsonLinesEvidenceVerifier.Verify"/> head no longer equals an exported one lost lines at its end.
+    /// </summary>
+    public string? EvidenceChainHead => _evidenceFile?.ChainHead;
 
     /// <summary>Names of the registered servers.</summary>
     public IReadOnlyCollection<string> ServerNames => Options.Servers.Keys;

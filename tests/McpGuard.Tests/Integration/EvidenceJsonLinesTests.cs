@@ -19,6 +19,7 @@ public sealed partial class EvidenceJsonLinesTests
         File.WriteAllText(Path.Combine(layout.Sandbox, readName), "evidence test");
         string hiddenDestination = "destination-" + Guid.NewGuid().ToString("N");
         string[] argumentStrings = [readName, hiddenDestination, "secret.txt", layout.TraversalPath, layout.SymlinkPath];
+        McpGuardEngine engine;
 
         await using (GuardedNpmServer server = await GuardedNpmServer.StartAsync(
             "filesystem",
@@ -37,7 +38,14 @@ public sealed partial class EvidenceJsonLinesTests
             await server.CallToolAsync("read_text_file", new Dictionary<string, object?> { ["path"] = layout.TraversalPath });
             await server.CallToolAsync("read_text_file", new Dictionary<string, object?> { ["path"] = layout.SymlinkPath });
             Assert.Equal(evidencePath, server.Engine.EvidencePath);
+            engine = server.Engine;
         }
+
+        // The file is a hash chain whose head is the one the engine reports (after it closed, so every event is in).
+        EvidenceChainReport chain = JsonLinesEvidenceVerifier.Verify(evidencePath);
+        Assert.True(chain.Intact, chain.Problem);
+        Assert.Equal(chain.Lines, chain.ChainedLines);
+        Assert.Equal(chain.Head, engine.EvidenceChainHead);
 
         string text = await File.ReadAllTextAsync(evidencePath);
         string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
