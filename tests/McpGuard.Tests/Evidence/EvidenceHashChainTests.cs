@@ -194,7 +194,7 @@ public sealed class EvidenceHashChainTests : IDisposable
 
         Assert.True(JsonLinesEvidenceVerifier.Verify(FilePath, Key).Intact);
         Assert.Contains("expected 'sha256'", JsonLinesEvidenceVerifier.Verify(FilePath).Problem, StringComparison.Ordinal);
-        EvidenceChainReport wrongKey = JsonLinesEvidenceVerifier.Verify(FilePath, [.. Key.Reverse()]);
+        EvidenceChainReport wrongKey = JsonLinesEvidenceVerifier.Verify(FilePath, [.. Enumerable.Reverse(Key)]);
         Assert.Equal((false, 2L), (wrongKey.Intact, wrongKey.FirstBadLine));
 
         // Someone without the key changes line 1 and recomputes every link with a key of their own.
