@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "McpGuard kill switch: {Target} is now {State}")]
     public static partial void KillSwitch(ILogger logger, string target, string state);
 
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Error, Message = "McpGuard: the evidence file {Path} fails its hash chain at line {Line}: {Problem}")]
+    public static partial void EvidenceChainBroken(ILogger logger, string path, long line, string problem);
+
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "McpGuard: launching server {ServerName} in a sandbox: {CommandLine}")]
     public static partial void LaunchingSandboxed(ILogger logger, string serverName, string commandLine);
 

@@ -72,6 +72,10 @@ public enum GuardEvidenceKind
 
     /// <summary>The host cleared a session's (or principal's) taint with <see cref="McpGuardEngine.ResetTaintAsync(GuardSessionInfo, string, string, CancellationToken)"/>: who, why, and the sources that were cleared.</summary>
     TaintReset,
+
+    /// <summary>At start (<see cref="EvidenceOptions.VerifyChainOnStart"/>) the JSON Lines evidence file failed its hash
+    /// chain: the first line that no longer fits and why (rule <c>evidence.chain-broken</c>). New events continue the chain after it.</summary>
+    EvidenceChainBroken,
 }
 
 /// <summary>

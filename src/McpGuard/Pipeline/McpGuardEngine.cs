@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using McpGuard.Approval;
 using McpGuard.Evidence;
 using McpGuard.Pipeline;
@@ -55,6 +56,11 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
         }
 
         Evidence = new EvidenceRecorder([.. allSinks], options.Evidence, LoggerFactory.CreateLogger("McpGuard.Evidence"), TimeProvider);
+        if (options.Evidence.VerifyChainOnStart && options.Evidence.HashChain && EvidencePath is { } evidencePath && File.Exists(evidencePath))
+        {
+            EvidenceChainAtStart = VerifyEvidenceFile(evidencePath);
+        }
+
         Credentials = credentials ?? new GuardCredentialRegistry(options.Credentials.MinimumSecretLength);
         CredentialGuard = new Credentials.CredentialGuard(options, Credentials, stepUpHandler, Evidence, LoggerFactory.CreateLogger("McpGuard.Credentials"), TimeProvider);
         Evidence.AuthorityResolver = CredentialGuard.AuthorityFor;
@@ -108,6 +114,13 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
     /// whose <see cref="JsonLinesEvidenceVerifier.Verify"/> head no longer equals an exported one lost lines at its end.
     /// </summary>
     public string? EvidenceChainHead => _evidenceFile?.ChainHead;
+
+    /// <summary>
+    /// What verifying the existing evidence file found when the engine was built (<see cref="EvidenceOptions.VerifyChainOnStart"/>),
+    /// or <see langword="null"/> when it was not verified (option off, chain off, no file yet). Check
+    /// <see cref="EvidenceChainReport.Intact"/> to decide whether to go on with a file someone may have changed.
+    /// </summary>
+    public EvidenceChainReport? EvidenceChainAtStart { get; }
 
     /// <summary>Names of the registered servers.</summary>
     public IReadOnlyCollection<string> ServerNames => Options.Servers.Keys;
@@ -282,6 +295,44 @@ public sealed partial class McpGuardEngine : IAsyncDisposable
 
         // Evidence sinks are async; the switch itself has already taken effect.
         _ = Evidence.WriteAsync(evidence).AsTask();
+    }
+
+    /// <summary>Verifies the evidence file at start; a broken chain (or an unreadable file) is logged and recorded as the first new event.</summary>
+    private EvidenceChainReport VerifyEvidenceFile(string path)
+    {
+        EvidenceChainReport report;
+        try
+        {
+            report = JsonLinesEvidenceVerifier.Verify(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            report = new EvidenceChainReport(false, 0, 0, null, "the file could not be read (" + ex.GetType().Name + ")", null);
+        }
+
+        if (!report.Intact)
+        {
+            Diagnostics.Log.EvidenceChainBroken(Logger, path, report.FirstBadLine ?? 0, report.Problem ?? string.Empty);
+            GuardEvidence evidence = new GuardEvidence(GuardEvidenceKind.EvidenceChainBroken, null, Evidence)
+            {
+                Decision = GuardDecisionKind.Deny,
+                RuleId = "evidence.chain-broken",
+                Reason = report.Problem,
+                Details = new JsonObject
+                {
+                    ["path"] = path,
+                    ["firstBadLine"] = report.FirstBadLine,
+                    ["linesRead"] = report.Lines,
+                    ["chainedLines"] = report.ChainedLines,
+                },
+                NotVerified = ["Which lines after the first bad one were changed, and by whom: only that the file no longer is the chain it was written as."],
+            };
+
+            // The first event of this engine: it continues the chain after the damaged part.
+            _ = Evidence.WriteAsync(evidence).AsTask();
+        }
+
+        return report;
     }
 
     /// <inheritdoc />

@@ -103,6 +103,15 @@ public sealed class EvidenceOptions
     /// <value>Default: <see langword="true"/>.</value>
     public bool HashChain { get; set; } = true;
 
+    /// <summary>
+    /// Whether the engine verifies the existing <see cref="JsonLinesPath"/> file's hash chain when it is built (reading the
+    /// whole file, synchronously: about a second per few hundred MB). A broken chain is logged as an error (event 1009),
+    /// recorded as the first new event (<see cref="GuardEvidenceKind.EvidenceChainBroken"/>, rule <c>evidence.chain-broken</c>)
+    /// and kept in <see cref="McpGuardEngine.EvidenceChainAtStart"/>, so the host can decide whether to go on.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool VerifyChainOnStart { get; set; }
+
     /// <summary>Whether evidence carries raw argument values. When <see langword="false"/>, arguments are recorded as their shape (types, string lengths) plus a SHA-256 of their canonical form.</summary>
     /// <value>Default: <see langword="false"/>.</value>
     public bool IncludeRawArguments { get; set; }

@@ -268,4 +268,83 @@ public sealed class EvidenceHashChainTests : IDisposable
 
         return (report.Intact || report.FirstBadLine is > 0).Label(report.ToString());
     }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Engine_VerifyChainOnStart_ReportsLogsAndRecordsABrokenFile(bool verify, bool tamper)
+    {
+        await WriteAsync(0, 4);
+        if (tamper)
+        {
+            List<byte[]> lines = RawLines();
+            lines.RemoveAt(1);
+            Rewrite(lines);
+        }
+
+        int before = RawLines().Count;
+        var options = new McpGuardOptions();
+        options.Evidence.JsonLinesPath = FilePath;
+        options.Evidence.VerifyChainOnStart = verify;
+        var log = new ListLogger();
+        await using (McpGuardEngine engine = new McpGuardEngineBuilder(options).UseLoggerFactory(new SingleLoggerFactory(log)).Build())
+        {
+            if (!verify)
+            {
+                Assert.Null(engine.EvidenceChainAtStart);
+                Assert.Equal(before, RawLines().Count);
+                return;
+            }
+
+            Assert.Equal(!tamper, engine.EvidenceChainAtStart!.Intact);
+            if (!tamper)
+            {
+                Assert.Equal(before, RawLines().Count);
+                Assert.DoesNotContain(log.Messages, m => m.Contains("hash chain", StringComparison.Ordinal));
+                return;
+            }
+
+            Assert.Equal(2, engine.EvidenceChainAtStart.FirstBadLine);
+            Assert.Contains(log.Messages, m => m.Contains("fails its hash chain at line 2", StringComparison.Ordinal));
+        }
+
+        // The engine's first event records the damage and continues the chain from the file's last line.
+        List<byte[]> after = RawLines();
+        using JsonDocument recorded = JsonDocument.Parse(after[before]);
+        Assert.Equal(("EvidenceChainBroken", "evidence.chain-broken"), (recorded.RootElement.GetProperty("kind").GetString(), recorded.RootElement.GetProperty("ruleId").GetString()));
+        Assert.Equal(2, recorded.RootElement.GetProperty("details").GetProperty("firstBadLine").GetInt64());
+        Assert.Equal(Link(after[before - 1]), ChainOf(after[before]).Prev);
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Messages)
+            {
+                Messages.Add(formatter(state, exception));
+            }
+        }
+    }
+
+    private sealed class SingleLoggerFactory(Microsoft.Extensions.Logging.ILogger logger) : Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => logger;
+
+        public void Dispose()
+        {
+        }
+    }
 }
