@@ -76,7 +76,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
             _gate.Wait();
             try
             {
-                return _hasHead ? HexLower(_prev) : null;
+                return _hasHead ? Json.JsonCanonicalizer.ToHexLower(_prev) : null;
             }
             finally
             {
@@ -231,13 +231,7 @@ public sealed class JsonLinesEvidenceSink : IGuardEvidenceSink, IAsyncDisposable
     internal static IncrementalHash NewHash(byte[]? key) =>
         key is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
 
-    internal static string HexLower(ReadOnlySpan<byte> bytes)
-    {
-        Span<byte> utf8 = stackalloc byte[2 * bytes.Length];
-        Hex(bytes, utf8);
-        return System.Text.Encoding.ASCII.GetString(utf8);
-    }
-
+    /// <summary>Lowercase hex of <paramref name="bytes"/> written as UTF-8 into the line buffer (no string per line).</summary>
     private static int Hex(ReadOnlySpan<byte> bytes, Span<byte> destination)
     {
         const string digits = "0123456789abcdef";

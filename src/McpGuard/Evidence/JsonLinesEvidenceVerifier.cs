@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace McpGuard;
@@ -21,6 +20,9 @@ public sealed record EvidenceChainReport(bool Intact, long Lines, long ChainedLi
 /// a line inserted or removed in the middle, a line from another file, or a wrong key shows as the first line whose
 /// <c>prev</c> does not match. Streams the file (memory bounded by the longest line, at most 64 MiB).
 /// </summary>
+/// <remarks>Hash-chained audit logs: Schneier and Kelsey, "Secure Audit Logs to Support Computer Forensics", ACM TISSEC
+/// 2(2), 1999; keyed links are HMAC-SHA256 (RFC 2104, FIPS 180-4). Never throws on what it reads: a line that is not a JSON
+/// object is reported as the first bad line.</remarks>
 public static class JsonLinesEvidenceVerifier
 {
     private const int MaxLineBytes = 64 * 1024 * 1024;
@@ -37,6 +39,7 @@ public static class JsonLinesEvidenceVerifier
         var line = new ArrayBufferWriter<byte>(4096);
         byte[] chunk = new byte[64 * 1024];
         byte[] previous = new byte[32];
+        using IncrementalHash hash = JsonLinesEvidenceSink.NewHash(chainKey); // the sink's own digest, reused per line
         bool havePrevious = false;
         long lines = 0;
         long chained = 0;
@@ -85,7 +88,7 @@ public static class JsonLinesEvidenceVerifier
 
         return new EvidenceChainReport(true, lines, chained, null, null, Head());
 
-        string? Head() => havePrevious ? JsonLinesEvidenceSink.HexLower(previous) : null;
+        string? Head() => havePrevious ? Json.JsonCanonicalizer.ToHexLower(previous) : null;
 
         // Checks one line against the line before it, then makes it the previous line.
         string? Check(ReadOnlySpan<byte> bytes)
@@ -106,13 +109,13 @@ public static class JsonLinesEvidenceVerifier
             }
             else
             {
-                string expected = havePrevious ? JsonLinesEvidenceSink.HexLower(previous) : JsonLinesEvidenceSink.ChainGenesis;
+                string expected = havePrevious ? Json.JsonCanonicalizer.ToHexLower(previous) : JsonLinesEvidenceSink.ChainGenesis;
                 string wantAlg = chainKey is null ? "sha256" : "hmac-sha256";
                 if (!string.Equals(alg, wantAlg, StringComparison.Ordinal))
                 {
                     problem = $"line {number} is chained with '{alg}', expected '{wantAlg}' (verify a keyed chain with its key)";
                 }
-                else if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(prev), Encoding.ASCII.GetBytes(expected)))
+                else if (!string.Equals(prev, expected, StringComparison.Ordinal))
                 {
                     problem = number == 1 || !havePrevious
                         ? $"line {number} does not start a chain (its prev is not the genesis value): lines were removed from the start"
@@ -122,14 +125,8 @@ public static class JsonLinesEvidenceVerifier
                 chained++;
             }
 
-            if (chainKey is null)
-            {
-                SHA256.HashData(bytes, previous);
-            }
-            else
-            {
-                HMACSHA256.HashData(chainKey, bytes, previous);
-            }
+            hash.AppendData(bytes);
+            hash.GetHashAndReset(previous);
 
             havePrevious = true;
             lines++;

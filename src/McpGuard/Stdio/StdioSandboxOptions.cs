@@ -56,7 +56,9 @@ public sealed class StdioSandboxOptions
     /// <value>Default: <see langword="null"/>.</value>
     public string? BubblewrapPath { get; set; }
 
-    /// <summary>Resource limits of the sandboxed server (memory, file size, open files, CPU time, <c>/tmp</c> size); all off unless set.</summary>
+    /// <summary>Resource limits of the sandboxed server (memory and file size in bytes, open files, CPU time in seconds,
+    /// <c>/tmp</c> size in bytes; POSIX <c>setrlimit(2)</c> via util-linux <c>prlimit</c>, bubblewrap <c>--size</c>); all off
+    /// unless set. See <see cref="StdioResourceLimits"/>.</summary>
     public StdioResourceLimits Limits { get; } = new();
 
     internal bool HasSettings => ReadOnlyPaths.Count > 0 || ReadWritePaths.Count > 0 || AllowNetwork || BubblewrapPath is not null || Limits.IsSet;

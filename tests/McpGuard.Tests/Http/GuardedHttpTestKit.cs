@@ -10,6 +10,18 @@ internal static class GuardedHttpTestKit
     /// <summary>Generous bound for anything that waits on a real socket on a slow, shared machine (never asserted on).</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    /// <summary>A copy of <paramref name="certificate"/> (with its private key) loaded through PKCS#12, so Kestrel and
+    /// SslStream can use the key on every platform; the original stays with the caller.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadableCopy(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    {
+        byte[] pkcs12 = certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12);
+#if NET9_0_OR_GREATER
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pkcs12, null);
+#else
+        return new System.Security.Cryptography.X509Certificates.X509Certificate2(pkcs12);
+#endif
+    }
+
     public static HttpClient Client(
         GuardHttpOptions options,
         Uri serverUri,

@@ -259,7 +259,8 @@ public sealed class GuardedHttpTlsConfigurationTests : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return Reload(request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7)));
+        using X509Certificate2 created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+        return LoadableCopy(created);
     }
 
     /// <summary>A server certificate for <paramref name="dnsName"/> (and <paramref name="address"/>, if given) issued by <paramref name="ca"/>.</summary>
@@ -282,7 +283,7 @@ public sealed class GuardedHttpTlsConfigurationTests : IDisposable
         byte[] serial = RandomNumberGenerator.GetBytes(12);
         using X509Certificate2 issued = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(6), serial);
         using X509Certificate2 withKey = issued.CopyWithPrivateKey(key);
-        return Reload(withKey);
+        return LoadableCopy(withKey);
     }
 
     /// <summary>A certificate that names <paramref name="ca"/> as issuer (name and key identifier) but is signed by a key of its own.</summary>
@@ -300,20 +301,6 @@ public sealed class GuardedHttpTlsConfigurationTests : IDisposable
         request.CertificateExtensions.Add(names.Build());
         using X509Certificate2 forged = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(forger), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(6), RandomNumberGenerator.GetBytes(12));
         using X509Certificate2 withKey = forged.CopyWithPrivateKey(key);
-        return Reload(withKey);
-    }
-
-    /// <summary>Through PKCS#12, so Kestrel and SslStream can use the private key on every platform.</summary>
-    private static X509Certificate2 Reload(X509Certificate2 certificate)
-    {
-        using (certificate)
-        {
-            byte[] pkcs12 = certificate.Export(X509ContentType.Pkcs12);
-#if NET9_0_OR_GREATER
-            return X509CertificateLoader.LoadPkcs12(pkcs12, null);
-#else
-            return new X509Certificate2(pkcs12);
-#endif
-        }
+        return LoadableCopy(withKey);
     }
 }

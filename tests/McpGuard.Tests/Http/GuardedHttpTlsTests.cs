@@ -162,11 +162,6 @@ public sealed class GuardedHttpTlsTests : IDisposable
         }
 
         using X509Certificate2 created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        byte[] pkcs12 = created.Export(X509ContentType.Pkcs12); // with its key, loadable by Kestrel and SslStream
-#if NET9_0_OR_GREATER
-        return X509CertificateLoader.LoadPkcs12(pkcs12, null);
-#else
-        return new X509Certificate2(pkcs12);
-#endif
+        return LoadableCopy(created);
     }
 }
