@@ -49,15 +49,17 @@ internal sealed partial class GuardedTransport
         public override Task Completion => _completion.Task;
 
         /// <summary>Queues a message produced by the guard and wakes a waiting read. Dropped after the session ended.</summary>
-        public void Inject(JsonRpcMessage message)
+        /// <returns><see langword="false"/> when the session's read has ended (or may have ended before seeing the message).</returns>
+        public bool Inject(JsonRpcMessage message)
         {
             if (_closed)
             {
-                return;
+                return false;
             }
 
             _injected.Enqueue(message); // a full fence: the read below sees the wake source a waiting read installed first
             Wake();
+            return !_closed; // closed meanwhile: the session's read may have ended before it saw the message
         }
 
         /// <summary>Completes <see cref="Completion"/> (faulted with the inner transport's failure, if any).</summary>

@@ -34,6 +34,12 @@ internal sealed partial class GuardedTransport
     private const string ClientCapabilitiesMetaKey = "io.modelcontextprotocol/clientCapabilities";
     private const string RefusedInputText = "The server's request for input was refused by the host's policy.";
 
+    private static readonly GuardDecision s_rootsUnsupported = GuardDecision.Deny("The host does not support roots.", "roots.unsupported");
+
+    private static readonly GuardDecision s_malformedInput = GuardDecision.Deny("An input request of the server is not an object with a method.", "server-request.malformed");
+
+    private static readonly GuardDecision s_unsupportedInput = GuardDecision.Deny("An input request of the server has a method other than roots/list, sampling/createMessage or elicitation/create.", "server-request.unsupported-method");
+
     private static readonly string[] s_rootsNotVerified =
     [
         "The server may still use roots it learned earlier in the session or from its own configuration (e.g. command-line directories).",
@@ -245,7 +251,7 @@ internal sealed partial class GuardedTransport
                 if (_clientCapabilities is { } caps && caps["roots"] is null)
                 {
                     // Roots spec 2025-11-25, error handling: a client without roots support answers -32601.
-                    await RefuseServerRequestAsync(request, GuardDecision.Deny("The host does not support roots.", "roots.unsupported"), null).ConfigureAwait(false);
+                    await RefuseServerRequestAsync(request, s_rootsUnsupported, null).ConfigureAwait(false);
                     return null;
                 }
 
@@ -435,13 +441,27 @@ internal sealed partial class GuardedTransport
         var result = (JsonObject)response.Result!;
         if (result["inputRequests"] is not JsonObject inputRequests)
         {
-            return response; // load shedding: only requestState, nothing to resolve
+            return result["inputRequests"] is null
+                ? response // load shedding: only requestState, nothing to resolve
+                : await RefuseInputAsync(response, pending, "mrtr", null, s_malformedInput, null).ConfigureAwait(false);
         }
 
         string stateKey = ServerRequestGuard.Text(result["requestState"]) ?? string.Empty;
         if (inputRequests.Count > MaxInputRequests)
         {
             return await RefuseInputAsync(response, pending, "mrtr", null, GuardDecision.Deny("The server asked for too many inputs at once.", "server-request.too-many"), null).ConfigureAwait(false);
+        }
+
+        // The whole round is refused if one entry is not an object with one of the three input methods (MCP MRTR): the SDK
+        // 2.4.0 client dereferences such an entry unchecked (NullReferenceException) or throws NotSupportedException for
+        // another method, either of which would reach the host untyped. Checked before any entry is acted on.
+        foreach ((string key, JsonNode? node) in inputRequests)
+        {
+            string? method = ServerRequestGuard.Text((node as JsonObject)?["method"]);
+            if (method is not (RootsListMethod or SamplingMethod or ElicitationMethod))
+            {
+                return await RefuseInputAsync(response, pending, "mrtr:" + Truncate(key), method is null ? null : Truncate(method), method is null ? s_malformedInput : s_unsupportedInput, null).ConfigureAwait(false);
+            }
         }
 
         var round = new MrtrRound();
@@ -454,6 +474,12 @@ internal sealed partial class GuardedTransport
             switch (method)
             {
                 case RootsListMethod:
+                    if (_clientCapabilities is { } caps && caps["roots"] is null)
+                    {
+                        // As on the JSON-RPC path; the SDK 2.4.0 client would throw InvalidOperationException to the host.
+                        return await RefuseInputAsync(response, pending, id, method, s_rootsUnsupported, null).ConfigureAwait(false);
+                    }
+
                     round.Methods[key] = method;
                     break;
                 case SamplingMethod:
@@ -486,7 +512,7 @@ internal sealed partial class GuardedTransport
 
                     break;
                 default:
-                    break; // not a request kind the guard governs; the SDK client rejects unknown methods itself
+                    break; // unreachable: the round was checked above
             }
         }
 

@@ -114,7 +114,7 @@ internal sealed partial class GuardedTransport : ITransport
                 if (_refusal is not null)
                 {
                     // Already refused (e.g. the client falls back from server/discover to initialize): answer without asking the server again.
-                    await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.ConnectionRefused, "The connection was refused by the host's policy.")).ConfigureAwait(false);
+                    await AnswerAsync(PolicyError(request.Id, McpGuardErrorCodes.ConnectionRefused, "The connection was refused by the host's policy.")).ConfigureAwait(false);
                     return;
                 }
 
@@ -145,7 +145,7 @@ internal sealed partial class GuardedTransport : ITransport
                 Reason = refusal.Reason,
                 JsonPath = refusal.JsonPath,
             }).ConfigureAwait(false);
-            await DeliverAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
+            await AnswerAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was blocked by the host's policy.")).ConfigureAwait(false);
             return;
         }
 
@@ -169,6 +169,16 @@ internal sealed partial class GuardedTransport : ITransport
     private async Task ForwardAsync(JsonRpcRequest request, PendingRequest pending, CancellationToken cancellationToken)
     {
         _pending[request.Id] = pending;
+
+        // After the server's side has ended nothing can answer, so the request is not sent: a stream transport whose
+        // write side is still open would accept it, and the SDK 2.4.0 client would then wait for its answer forever (a
+        // pending entry added after OnClosedAsync ran is never failed). The read is a full fence: the entry above is
+        // visible to OnClosedAsync, or the close is visible here.
+        if (Interlocked.CompareExchange(ref _closed, 0, 0) != 0)
+        {
+            throw new ServerConnectionClosedException(outcomeRecorded: !_pending.TryRemove(request.Id, out _));
+        }
+
         try
         {
             await _inner.SendMessageAsync(request, cancellationToken).ConfigureAwait(false);
@@ -212,6 +222,12 @@ internal sealed partial class GuardedTransport : ITransport
         if (early is null && !_verified)
         {
             early = GuardDecision.Deny("The server's handshake has not been verified.", "server.not-verified");
+        }
+
+        if (early is null && Volatile.Read(ref _closed) != 0)
+        {
+            // Nothing can answer any more (ForwardAsync covers a close that races with this call).
+            early = GuardDecision.Deny("The connection to the server has closed.", "server.connection-closed");
         }
 
         GuardToolDescriptor? tool = null;
@@ -325,7 +341,7 @@ internal sealed partial class GuardedTransport : ITransport
                 throw new McpGuardPolicyException(decision, _session.ServerName, toolName);
             }
 
-            await DeliverAsync(new JsonRpcResponse { Id = request.Id, Result = BlockedResult() }).ConfigureAwait(false);
+            await AnswerAsync(new JsonRpcResponse { Id = request.Id, Result = BlockedResult() }).ConfigureAwait(false);
             return;
         }
 
@@ -335,11 +351,20 @@ internal sealed partial class GuardedTransport : ITransport
         {
             await ForwardAsync(request, pending, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not ServerConnectionClosedException { OutcomeRecorded: true })
         {
             await RecordOutcomeAsync(pending, new OutcomeEvidence("send-failed", 0, null, null, null), ex.GetType().Name).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>A request not sent (or not answered by the guard) because the connection to the server had already closed:
+    /// an <see cref="IOException"/>, as for a server that dies while a call is pending.</summary>
+    /// <param name="outcomeRecorded">Whether no <c>send-failed</c> outcome is to be recorded for it: the close already
+    /// recorded the call's <c>connection-lost</c> outcome, or the call was denied and has no outcome.</param>
+    private sealed class ServerConnectionClosedException(bool outcomeRecorded) : IOException("The connection to the server closed; the request was not sent.")
+    {
+        public bool OutcomeRecorded { get; } = outcomeRecorded;
     }
 
     private async ValueTask OnClientCancelledAsync(JsonRpcNotification cancelled)
@@ -453,9 +478,15 @@ internal sealed partial class GuardedTransport : ITransport
     /// <summary>Hands a message the guard itself produced (a denial, a policy error, a result released after approval) to the session.</summary>
     private ValueTask DeliverAsync(JsonRpcMessage message)
     {
-        _reader.Inject(message); // after close nobody waits for the answer and the message is dropped
+        _reader.Inject(message); // after close the session's read has failed what was pending, and the message is dropped
         return default;
     }
+
+    /// <summary>Answers a request of the client in the guard's own name (a denial or policy error).</summary>
+    /// <exception cref="IOException">The session's read has ended, so the answer could not reach the client: the client
+    /// made the request after the server's side closed, and the send fails instead of leaving it waiting forever.</exception>
+    private ValueTask AnswerAsync(JsonRpcMessage answer) =>
+        _reader.Inject(answer) ? default : throw new ServerConnectionClosedException(outcomeRecorded: true);
 
     private ValueTask<bool> RecordAsync(GuardEvidence evidence) => _engine.Evidence.WriteAsync(evidence, CancellationToken.None);
 
@@ -693,6 +724,7 @@ internal sealed partial class GuardedTransport : ITransport
         var hidden = new JsonObject();
         int malformedItems = 0;
         int duplicates = 0;
+        HashSet<string>? unreadable = null;
         foreach (JsonNode? item in tools)
         {
             if (item is not JsonObject toolObject
@@ -724,6 +756,17 @@ internal sealed partial class GuardedTransport : ITransport
             }
 
             descriptors[name] = descriptor;
+            if (!IsReadableBySdk(toolObject))
+            {
+                // One entry the SDK client cannot read (no inputSchema, one whose type is not "object", a title that is
+                // not a string, ...) would make its whole tools/list throw for the host: hidden, neither shown nor
+                // callable. Its name still counts for duplicates.
+                malformedItems++;
+                unreadable ??= new HashSet<string>(StringComparer.Ordinal);
+                unreadable.Add(name);
+                continue;
+            }
+
             ordered.Add((descriptor, toolObject));
         }
 
@@ -734,6 +777,14 @@ internal sealed partial class GuardedTransport : ITransport
             if (hidden.Count < 100)
             {
                 hidden[name] = "catalog.duplicate-name";
+            }
+        }
+
+        foreach (string name in unreadable ?? [])
+        {
+            if (descriptors.Remove(name) && hidden.Count < 100)
+            {
+                hidden[name] = "catalog.malformed";
             }
         }
 
@@ -1013,6 +1064,11 @@ internal sealed partial class GuardedTransport : ITransport
                 JsonRpcMessage answer;
                 try
                 {
+                    if (Interlocked.CompareExchange(ref _closed, 0, 0) != 0)
+                    {
+                        throw new IOException("The connection to the server closed."); // nothing would answer before the timeout
+                    }
+
                     await _inner.SendMessageAsync(new JsonRpcRequest { Id = id, Method = RequestMethods.ToolsList, Params = parameters }, cancellationToken).ConfigureAwait(false);
                     answer = await waiter.Task.WaitAsync(_engine.Options.CatalogRefreshTimeout, _engine.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
@@ -1056,6 +1112,24 @@ internal sealed partial class GuardedTransport : ITransport
             // The session closed while re-listing.
         }
     }
+
+    /// <summary>Whether the SDK client can read <paramref name="tool"/> as a <see cref="Tool"/> (its own deserializer, so
+    /// its rules: MCP 2025-11-25 <c>Tool</c>, an <c>inputSchema</c> object with <c>"type": "object"</c>, and the member
+    /// types).</summary>
+    private static bool IsReadableBySdk(JsonObject tool)
+    {
+        try
+        {
+            return tool.Deserialize(s_toolTypeInfo) is not null;
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool> s_toolTypeInfo =
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool>)ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Tool));
 
     private static string Truncate(string? s) => s is null ? "(none)" : s.Length <= 128 ? s : s[..128] + "…";
 

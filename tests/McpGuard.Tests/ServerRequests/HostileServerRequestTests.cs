@@ -375,6 +375,22 @@ public sealed class HostileServerRequestTests
         Assert.Equal("""responses:{"r":{"roots":[]}}""", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
     }
 
+    /// <summary>A roots input request to a host without roots support refuses the round (<c>roots.unsupported</c>, as on the
+    /// JSON-RPC path); the SDK 2.4.0 client would throw InvalidOperationException to the host (found by <c>HostileServerFuzzTests</c>).</summary>
+    [Fact]
+    public async Task Mrtr_RootsToHostWithoutSupport_CallRefused()
+    {
+        await using ScriptedServer server = StartServer();
+        ScriptInputRequired(server, new JsonObject { ["r"] = Input("roots/list", new JsonObject()) });
+        await using GuardedConnection c = await ConnectAsync(server, ClientOptions(roots: false));
+
+        CallToolResult result = await c.Client.CallToolAsync("t", cancellationToken: c.Token);
+
+        Assert.True(result.IsError);
+        Assert.Single(server.Received, r => r.Method == "tools/call");
+        Assert.Equal("roots.unsupported", c.Evidence.OfKind(GuardEvidenceKind.ServerRequestDecision).Single().RuleId);
+    }
+
     [Fact]
     public async Task Mrtr_SamplingNotEnabled_CallRefusedAndHostModelNeverCalled()
     {
@@ -408,6 +424,36 @@ public sealed class HostileServerRequestTests
         Assert.True(result.IsError);
         Assert.Equal(0, Volatile.Read(ref _elicitations));
         Assert.Equal("server-request.too-many", c.Evidence.OfKind(GuardEvidenceKind.ServerRequestDecision).Single().RuleId);
+    }
+
+    /// <summary>
+    /// Input requests that are not objects with a string method (or an <c>inputRequests</c> that is not an object), or
+    /// whose method is none of the three MRTR input methods, refuse the round: the SDK 2.4.0 client would throw a
+    /// NullReferenceException or NotSupportedException to the host (both found by <c>HostileServerFuzzTests</c>).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"a":null}""", "server-request.malformed")]
+    [InlineData("""{"a":{"method":"elicitation/create"},"b":7}""", "server-request.malformed")]
+    [InlineData("""{"a":{"params":{}}}""", "server-request.malformed")]
+    [InlineData("""{"a":{"method":42}}""", "server-request.malformed")]
+    [InlineData("""[{"method":"roots/list"}]""", "server-request.malformed")]
+    [InlineData("\"roots/list\"", "server-request.malformed")]
+    [InlineData("""{"a":{"method":"roots/list"},"b":{"method":"tools/list","params":{}}}""", "server-request.unsupported-method")]
+    [InlineData("""{"a":{"method":"","params":{}}}""", "server-request.unsupported-method")]
+    public async Task Mrtr_MalformedOrUnsupportedInputRequests_CallRefusedWithoutReachingTheSdk(string inputRequests, string rule)
+    {
+        await using ScriptedServer server = StartServer();
+        server.Tools = [ScriptedServer.Tool("t")];
+        server.On("tools/call", request => request.ReplyRawAsync($$"""{"resultType":"input_required","inputRequests":{{inputRequests}},"requestState":"s"}"""));
+        await using GuardedConnection c = await ConnectAsync(server, ClientOptions());
+
+        CallToolResult result = await c.Client.CallToolAsync("t", cancellationToken: c.Token);
+
+        Assert.True(result.IsError);
+        Assert.Equal("The server's request for input was refused by the host's policy.", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
+        Assert.Equal(0, Volatile.Read(ref _elicitations));
+        Assert.Single(server.Received, r => r.Method == "tools/call"); // no retry
+        Assert.Equal(rule, c.Evidence.OfKind(GuardEvidenceKind.ServerRequestDecision).Single().RuleId); // nothing acted on before the refusal
     }
 
     [Fact]

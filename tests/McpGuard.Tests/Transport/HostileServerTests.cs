@@ -277,6 +277,82 @@ public sealed class HostileServerTests
         await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ConnectionClosed);
     }
 
+    /// <summary>
+    /// A call made after the server's output ended is denied at once (<c>server.connection-closed</c>) and fails with an
+    /// <see cref="IOException"/>, as a call pending when the server dies does. The SDK alone
+    /// would wait for it forever here: the stream's write side is still open, so the send succeeds, and nothing fails a
+    /// request made after the read loop ended (the unguarded client was seen to hang until cancelled).
+    /// </summary>
+    [Fact]
+    public async Task CallToolAsync_AfterServerOutputEnded_DeniedAtOnceAndNotSent()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+        await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        await server.CloseAsync();
+        await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ConnectionClosed);
+        int linesBefore = server.LineCount;
+
+        Exception? ex = await Record.ExceptionAsync(() => c.Client.CallToolAsync("echo", cancellationToken: c.Token).AsTask());
+
+        Assert.IsAssignableFrom<IOException>(ex); // the guard's answer could not reach the ended session either
+        GuardEvidence decision = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolCallDecision));
+        Assert.Equal(("server.connection-closed", GuardDecisionKind.Deny), (decision.RuleId, decision.Decision));
+        Assert.Equal(linesBefore, server.LineCount); // not sent
+    }
+
+    /// <summary>The same without a listed catalog: the guard does not wait for its own <c>tools/list</c> to time out.</summary>
+    [Fact]
+    public async Task CallToolAsync_UnlistedToolAfterServerOutputEnded_DeniedAtOnce()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+        await server.CloseAsync();
+        await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ConnectionClosed);
+
+        Exception? ex = await Record.ExceptionAsync(() => c.Client.CallToolAsync("echo", cancellationToken: c.Token).AsTask());
+
+        Assert.IsAssignableFrom<IOException>(ex);
+        Assert.Equal("server.connection-closed", Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolCallDecision)).RuleId);
+    }
+
+    /// <summary>The MRTR case of the above: the server answers <c>input_required</c> and dies; the client's automatic retry fails at once.</summary>
+    [Fact]
+    public async Task CallToolAsync_InputRequiredThenServerDies_RetryFailsAtOnce()
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        server.On("tools/call", async request =>
+        {
+            await request.ReplyAsync(new JsonObject
+            {
+                ["resultType"] = "input_required",
+                ["inputRequests"] = new JsonObject
+                {
+                    ["ask"] = new JsonObject
+                    {
+                        ["method"] = "elicitation/create",
+                        ["params"] = new JsonObject { ["message"] = "m", ["requestedSchema"] = new JsonObject { ["type"] = "object" } },
+                    },
+                },
+                ["requestState"] = "state-1",
+            });
+            await server.CloseAsync();
+        });
+        await using GuardedConnection c = await ConnectAsync(server, Options("echo"));
+
+        Exception? ex = await Record.ExceptionAsync(() => c.Client.CallToolAsync("echo", cancellationToken: c.Token).AsTask());
+
+        Assert.False(ex is OperationCanceledException, "The retry waited until the test's timeout.");
+        Assert.IsAssignableFrom<IOException>(ex);
+        string[] outcomes = [.. c.Evidence.OfKind(GuardEvidenceKind.ToolCallOutcome).Select(e => e.Outcome!.Status)];
+        GuardEvidence retry = c.Evidence.OfKind(GuardEvidenceKind.ToolCallDecision).ElementAt(1);
+
+        // Depending on whether the guard had seen the close when the retry came: denied, or not sent.
+        Assert.True(
+            retry.RuleId == "server.connection-closed" ? outcomes is ["input-required"] : outcomes is ["input-required", "send-failed" or "connection-lost"],
+            $"retry {retry.RuleId}, outcomes {string.Join(", ", outcomes)}");
+    }
+
     // ------------------------------------------------------------------ malformed entries
 
     [Fact]
