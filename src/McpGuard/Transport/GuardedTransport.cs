@@ -756,7 +756,7 @@ internal sealed partial class GuardedTransport : ITransport
             }
 
             descriptors[name] = descriptor;
-            if (!IsReadableBySdk(toolObject))
+            if (!IsReadableBySdk(descriptor.CanonicalJson))
             {
                 // One entry the SDK client cannot read (no inputSchema, one whose type is not "object", a title that is
                 // not a string, ...) would make its whole tools/list throw for the host: hidden, neither shown nor
@@ -1113,14 +1113,16 @@ internal sealed partial class GuardedTransport : ITransport
         }
     }
 
-    /// <summary>Whether the SDK client can read <paramref name="tool"/> as a <see cref="Tool"/> (its own deserializer, so
-    /// its rules: MCP 2025-11-25 <c>Tool</c>, an <c>inputSchema</c> object with <c>"type": "object"</c>, and the member
-    /// types).</summary>
-    private static bool IsReadableBySdk(JsonObject tool)
+    /// <summary>Whether the SDK client can read a tool entry as a <see cref="Tool"/> (its own deserializer, so its rules:
+    /// MCP 2025-11-25 <c>Tool</c>, an <c>inputSchema</c> object with <c>"type": "object"</c>, and the member types).</summary>
+    /// <param name="canonicalTool">The entry's RFC 8785 form: the same members as the node the SDK reads (a parsed node has
+    /// no duplicate names, so the order is all that differs), and UTF-8 bytes, which deserialize without the node's
+    /// write-then-read.</param>
+    private static bool IsReadableBySdk(ReadOnlySpan<byte> canonicalTool)
     {
         try
         {
-            return tool.Deserialize(s_toolTypeInfo) is not null;
+            return JsonSerializer.Deserialize(canonicalTool, s_toolTypeInfo) is not null;
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException or NotSupportedException)
         {

@@ -376,6 +376,34 @@ public sealed class HostileServerTests
         Assert.Equal("catalog.duplicate-name", listed.Details["hidden"]!["a"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// An entry the SDK client cannot read as a <c>Tool</c> is hidden (<c>catalog.malformed</c>) and uncallable; the others
+    /// are listed. Passed through, one such entry made the SDK 2.4.0 client's whole <c>ListToolsAsync</c> throw
+    /// (ArgumentException or JsonException; found by <c>HostileServerFuzzTests</c>).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"name":"bad","description":"no input schema"}""")]
+    [InlineData("""{"name":"bad","inputSchema":{"type":"string"}}""")]
+    [InlineData("""{"name":"bad","inputSchema":true}""")]
+    [InlineData("""{"name":"bad","inputSchema":{"type":"object"},"title":7}""")]
+    [InlineData("""{"name":"bad","inputSchema":{"type":"object"},"annotations":[]}""")]
+    [InlineData("""{"name":"bad","inputSchema":{"type":"object"},"outputSchema":[1]}""")]
+    public async Task ListToolsAsync_EntryTheSdkCannotRead_HiddenAndUncallableOthersListed(string entry)
+    {
+        await using var server = new ScriptedServer { Tools = [JsonNode.Parse(entry), ScriptedServer.Tool("echo")] };
+        await using GuardedConnection c = await ConnectAsync(server, Options("bad", "echo"));
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+        CallToolResult call = await c.Client.CallToolAsync("bad", cancellationToken: c.Token);
+
+        Assert.Equal(["echo"], tools.Select(t => t.Name).ToArray());
+        Assert.True(call.IsError);
+        Assert.DoesNotContain(server.Received, r => r.Method == "tools/call");
+        GuardEvidence listed = Assert.Single(c.Evidence.OfKind(GuardEvidenceKind.ToolsListed));
+        Assert.Equal("catalog.malformed", listed.Details!["hidden"]!["bad"]!.GetValue<string>());
+        Assert.Equal(1, listed.Details["malformed"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task ListToolsAsync_EntriesNotObjectsOrWithoutName_DroppedAndCounted()
     {
