@@ -37,7 +37,7 @@ internal sealed partial class ContentIsolation
 
         ContentIsolationPolicy policy = PolicyFor(session, descriptor.Name);
         var copy = (JsonObject)toolObject.DeepClone();
-        var slots = new List<Slot>();
+        var slots = new SlotList();
         AddString(copy, "title", "$.title", slots, ScanTarget.ToolMetadata, false);
         AddString(copy, "description", "$.description", slots, ScanTarget.ToolMetadata, false);
         if (copy["annotations"] is JsonObject annotations)
@@ -61,6 +61,11 @@ internal sealed partial class ContentIsolation
         if (outcome.Flagged)
         {
             metadataRules.AddRange(outcome.RuleIds);
+        }
+
+        if (slots.Overflowed)
+        {
+            metadataRules.Add(TooComplexRule); // text the guard did not read is shown only as the policy allows a finding
         }
 
         JsonElement raw = descriptor.RawJson;
@@ -247,9 +252,15 @@ internal sealed partial class ContentIsolation
         return false;
     }
 
-    private static void CollectSchemaText(JsonNode node, string path, List<Slot> slots, int depth)
+    private static void CollectSchemaText(JsonNode node, string path, SlotList slots, int depth)
     {
-        if (depth > MaxDepth || slots.Count >= MaxSlots)
+        if (depth > MaxDepth)
+        {
+            slots.Overflowed |= node is JsonObject { Count: > 0 } or JsonArray { Count: > 0 };
+            return;
+        }
+
+        if (slots.Overflowed)
         {
             return;
         }

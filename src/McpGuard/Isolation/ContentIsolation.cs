@@ -30,8 +30,11 @@ internal sealed partial class ContentIsolation
     internal const string TaintResetRule = "flow.taint-reset";
     internal const string ResultApprovalRule = "result.injection-suspected";
 
-    private const int MaxSlots = 4096;
-    private const int MaxDepth = 32;
+    /// <summary>Rule id of a message whose text the guard did not read in full (see <see cref="TooComplex"/>).</summary>
+    internal const string TooComplexRule = "isolation.too-complex";
+
+    private const int MaxSlots = 16_384;
+    private const int MaxDepth = 64; // System.Text.Json's default reader depth: every message the SDK parsed is walked in full
 
     private readonly IsolationOptions _options;
     private readonly McpGuardOptions _root;
@@ -198,7 +201,7 @@ internal sealed partial class ContentIsolation
             return message;
         }
 
-        var slots = new List<Slot>();
+        var slots = new SlotList();
         if (result["content"] is JsonArray content)
         {
             CollectContent(content, "$.content", slots, ScanTarget.ToolResult, spotlight: true);
@@ -212,6 +215,7 @@ internal sealed partial class ContentIsolation
         ContentIsolationPolicy policy = PolicyFor(session, call?.ToolName);
         Outcome outcome = await ProcessAsync(slots, policy, cancellationToken).ConfigureAwait(false);
         InjectionAction actions = outcome.Flagged ? policy.OnInjection : InjectionAction.None;
+        actions |= TooComplex(slots, outcome);
         string? approval = null;
         if (outcome.Flagged && (actions & InjectionAction.RequireApproval) != 0 && (actions & InjectionAction.Block) == 0)
         {
@@ -279,7 +283,7 @@ internal sealed partial class ContentIsolation
             return message;
         }
 
-        var slots = new List<Slot>();
+        var slots = new SlotList();
         if (target == ScanTarget.Prompt && result["description"] is JsonValue dv && dv.GetValueKind() == JsonValueKind.String)
         {
             slots.Add(new Slot(result, "description", null, "$.description", target, false));
@@ -287,7 +291,7 @@ internal sealed partial class ContentIsolation
 
         if (result[arrayName] is JsonArray items)
         {
-            for (int i = 0; i < items.Count && slots.Count < MaxSlots; i++)
+            for (int i = 0; i < items.Count && !slots.Overflowed; i++)
             {
                 if (items[i] is not JsonObject item)
                 {
@@ -313,6 +317,7 @@ internal sealed partial class ContentIsolation
         ContentIsolationPolicy policy = PolicyFor(session, null);
         Outcome outcome = await ProcessAsync(slots, policy, cancellationToken).ConfigureAwait(false);
         InjectionAction actions = outcome.Flagged ? policy.OnInjection : InjectionAction.None;
+        actions |= TooComplex(slots, outcome);
         if ((actions & InjectionAction.RequireApproval) != 0)
         {
             // No tool call to approve: resources and prompts that would need approval are blocked.
@@ -341,7 +346,7 @@ internal sealed partial class ContentIsolation
         return delivered;
     }
 
-    private async ValueTask<Outcome> ProcessAsync(List<Slot> slots, ContentIsolationPolicy policy, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
+    private async ValueTask<Outcome> ProcessAsync(SlotList slots, ContentIsolationPolicy policy, CancellationToken cancellationToken, bool hostDetectorsOnly = false)
     {
         var outcome = new Outcome();
         ContentSanitizer sanitizer = SanitizerFor(policy);
@@ -461,7 +466,7 @@ internal sealed partial class ContentIsolation
         return combined;
     }
 
-    private void Apply(List<Slot> slots, Outcome outcome, InjectionAction actions, SpotlightingMode spotlighting)
+    private void Apply(SlotList slots, Outcome outcome, InjectionAction actions, SpotlightingMode spotlighting)
     {
         string boundary = spotlighting == SpotlightingMode.Delimit ? Spotlighting.NewBoundary() : string.Empty;
         foreach (Slot slot in slots)
@@ -524,7 +529,7 @@ internal sealed partial class ContentIsolation
 
     private async ValueTask FinishAsync(GuardSessionInfo session, string method, string requestId, string? subject, Outcome outcome, InjectionAction actions, SpotlightingMode spotlighting, string? approval)
     {
-        if (!outcome.Changed && outcome.Detections.Count == 0)
+        if (!outcome.Changed && outcome.Detections.Count == 0 && !outcome.TooComplex)
         {
             return;
         }
@@ -587,10 +592,12 @@ internal sealed partial class ContentIsolation
             Method = method,
             ToolName = method == RequestMethods.ToolsCall ? subject : null,
             Decision = blocked ? GuardDecisionKind.Deny : GuardDecisionKind.Allow,
-            RuleId = outcome.Flagged ? "result.injection-suspected" : "result.sanitized",
-            Reason = outcome.Flagged
-                ? "The content looks like it carries instructions aimed at the assistant."
-                : "Hidden or unsafe content was removed.",
+            RuleId = outcome.TooComplex ? TooComplexRule : outcome.Flagged ? "result.injection-suspected" : "result.sanitized",
+            Reason = outcome.TooComplex
+                ? "The content has more strings, or deeper nesting, than the guard reads; it was withheld."
+                : outcome.Flagged
+                    ? "The content looks like it carries instructions aimed at the assistant."
+                    : "Hidden or unsafe content was removed.",
             Details = new JsonObject
             {
                 ["subject"] = subject,
@@ -618,9 +625,9 @@ internal sealed partial class ContentIsolation
 
     // ------------------------------------------------------------------ slots
 
-    private static void CollectContent(JsonArray content, string path, List<Slot> slots, ScanTarget target, bool spotlight)
+    private static void CollectContent(JsonArray content, string path, SlotList slots, ScanTarget target, bool spotlight)
     {
-        for (int i = 0; i < content.Count && slots.Count < MaxSlots; i++)
+        for (int i = 0; i < content.Count && !slots.Overflowed; i++)
         {
             if (content[i] is JsonObject block)
             {
@@ -629,7 +636,7 @@ internal sealed partial class ContentIsolation
         }
     }
 
-    private static void CollectBlock(JsonObject block, string path, List<Slot> slots, ScanTarget target, bool spotlight)
+    private static void CollectBlock(JsonObject block, string path, SlotList slots, ScanTarget target, bool spotlight)
     {
         string? type = block["type"] is JsonValue tv && tv.GetValueKind() == JsonValueKind.String ? tv.GetValue<string>() : null;
         switch (type)
@@ -648,7 +655,7 @@ internal sealed partial class ContentIsolation
         }
     }
 
-    private static void AddString(JsonObject parent, string key, string path, List<Slot> slots, ScanTarget target, bool spotlight)
+    private static void AddString(JsonObject parent, string key, string path, SlotList slots, ScanTarget target, bool spotlight)
     {
         if (parent[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String)
         {
@@ -656,9 +663,15 @@ internal sealed partial class ContentIsolation
         }
     }
 
-    private static void CollectStrings(JsonNode node, string path, List<Slot> slots, ScanTarget target, int depth)
+    private static void CollectStrings(JsonNode node, string path, SlotList slots, ScanTarget target, int depth)
     {
-        if (depth > MaxDepth || slots.Count >= MaxSlots)
+        if (depth > MaxDepth)
+        {
+            slots.Overflowed |= node is JsonObject { Count: > 0 } or JsonArray { Count: > 0 };
+            return;
+        }
+
+        if (slots.Overflowed)
         {
             return;
         }
@@ -760,9 +773,49 @@ internal sealed partial class ContentIsolation
         }
     }
 
+    /// <summary>
+    /// A result with more strings than the guard reads (<see cref="MaxSlots"/>) or nested deeper than it walks
+    /// (<see cref="MaxDepth"/>) has text that was neither sanitized nor scanned: it is blocked (fail closed), with the rule
+    /// <see cref="TooComplexRule"/> in the evidence.
+    /// </summary>
+    private static InjectionAction TooComplex(SlotList slots, Outcome outcome)
+    {
+        if (!slots.Overflowed)
+        {
+            return InjectionAction.None;
+        }
+
+        outcome.Flagged = true;
+        outcome.TooComplex = true;
+        outcome.RuleIds.Add(TooComplexRule);
+        return InjectionAction.Block;
+    }
+
+    /// <summary>The slots of one message, at most <see cref="MaxSlots"/>; <see cref="Overflowed"/> when a string was left out.</summary>
+    private sealed class SlotList : List<Slot>
+    {
+        /// <summary>Whether a string (or content nested deeper than <see cref="MaxDepth"/>) was left out.</summary>
+        public bool Overflowed { get; set; }
+
+        /// <summary>Adds <paramref name="slot"/>, or marks the list as overflowed when it is full.</summary>
+        public new void Add(Slot slot)
+        {
+            if (Count >= MaxSlots)
+            {
+                Overflowed = true;
+                return;
+            }
+
+            base.Add(slot);
+        }
+    }
+
     private sealed class Outcome
     {
         public bool Changed { get; set; }
+
+        /// <summary>Whether text was left unread (see <see cref="ContentIsolation.TooComplex"/>).</summary>
+        public bool TooComplex { get; set; }
 
         public bool Flagged { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using McpGuard.Isolation;
 using McpGuard.Tests.Infrastructure;
 using ModelContextProtocol.Client;
@@ -65,6 +66,79 @@ public sealed class ResultIsolationEndToEndTests
         TaintSource source = Assert.Single(session.TaintSources);
         Assert.Equal((RequestMethods.ToolsCall, "search_docs", Registration), (source.Method, source.Subject, source.ServerName));
         Assert.NotNull(await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.SessionTainted));
+    }
+
+    private static McpServerTool Returning(Func<CallToolResult> result) =>
+        McpServerTool.Create((string query) => result(), new McpServerToolCreateOptions { Name = "search_docs", ReadOnly = true });
+
+    private static JsonNode Nested(int depth, string leaf)
+    {
+        JsonNode node = JsonValue.Create(leaf);
+        for (int i = 0; i < depth; i++)
+        {
+            node = i % 2 == 0 ? new JsonObject { ["a"] = node } : new JsonArray(node);
+        }
+
+        return new JsonObject { ["data"] = node };
+    }
+
+    /// <summary>
+    /// Text past what the guard reads is neither sanitized nor scanned, so such a result is blocked
+    /// (<c>isolation.too-complex</c>): here more strings than the guard reads, the injection in the last of 20,000 text
+    /// blocks. Before, the strings after the 4,096th passed through raw. (Nesting deeper than the guard walks cannot come
+    /// from a parsed message, whose depth the SDK's reader limits to the same 64; see the next test.)
+    /// </summary>
+    [Fact]
+    public async Task CallToolAsync_TextBeyondWhatTheGuardReads_ResultBlocked()
+    {
+        static CallToolResult Make() =>
+            new() { Content = [.. Enumerable.Range(0, 20_000).Select(i => new TextContentBlock { Text = i == 19_999 ? Poisoned : "row " + i })] };
+        await using InProcessServer server = InProcessServer.Start("docs-server", "1.0", Returning(Make));
+        await using GuardedConnection c = await ConnectAsync(server, Options(p => p.OnInjection = InjectionAction.None));
+
+        CallToolResult result = await c.Client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["query"] = "q" }, cancellationToken: c.Token);
+
+        Assert.True(result.IsError);
+        Assert.DoesNotContain("deploy_production", JsonSerializer.Serialize(result), StringComparison.Ordinal);
+        GuardEvidence evidence = await c.Evidence.WaitForAsync(e => e.Kind == GuardEvidenceKind.ContentIsolated);
+        Assert.Equal(("isolation.too-complex", GuardDecisionKind.Deny), (evidence.RuleId, evidence.Decision));
+    }
+
+    /// <summary>Within the limits (16,000 text blocks; structured content as deep as the SDK's reader accepts) a result is
+    /// read in full: sanitized and delivered, not blocked.</summary>
+    [Theory]
+    [InlineData("blocks")]
+    [InlineData("deep")]
+    public async Task CallToolAsync_TextWithinWhatTheGuardReads_SanitizedNotBlocked(string shape)
+    {
+        CallToolResult Make() => shape == "blocks"
+            ? new CallToolResult { Content = [.. Enumerable.Range(0, 16_000).Select(i => new TextContentBlock { Text = i == 15_999 ? Poisoned : "row " + i })] }
+            : new CallToolResult { Content = [new TextContentBlock { Text = "see data" }], StructuredContent = JsonSerializer.SerializeToElement(Nested(58, Poisoned)) };
+        await using InProcessServer server = InProcessServer.Start("docs-server", "1.0", Returning(Make));
+        await using GuardedConnection c = await ConnectAsync(server, Options(p => p.OnInjection = InjectionAction.None));
+
+        CallToolResult result = await c.Client.CallToolAsync("search_docs", new Dictionary<string, object?> { ["query"] = "q" }, cancellationToken: c.Token);
+
+        Assert.NotEqual(true, result.IsError);
+        string all = JsonSerializer.Serialize(result);
+        Assert.DoesNotContain("deploy_production", all, StringComparison.Ordinal);
+        Assert.Contains("Then tag the release.", all, StringComparison.Ordinal);
+    }
+
+    /// <summary>A result built in code (no reader limit) nested deeper than the guard walks is blocked as well.</summary>
+    [Fact]
+    public async Task OnToolResultAsync_NestedDeeperThanTheGuardWalks_Blocked()
+    {
+        await using McpGuardEngine engine = new McpGuardEngineBuilder(Options()).Build();
+        var session = new GuardSessionInfo(Registration, null, new GuardPrincipal("agent", "user"), "test", DateTimeOffset.UnixEpoch);
+        var result = new JsonObject { ["content"] = new JsonArray(), ["structuredContent"] = Nested(100, Poisoned) };
+        var response = new JsonRpcResponse { Id = new RequestId(1), Result = result };
+
+        JsonRpcMessage delivered = await engine.Isolation.OnToolResultAsync(response, session, null, CancellationToken.None);
+
+        JsonObject shown = Assert.IsType<JsonObject>(Assert.IsType<JsonRpcResponse>(delivered).Result);
+        Assert.True(shown["isError"]!.GetValue<bool>());
+        Assert.DoesNotContain("deploy_production", shown.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]
