@@ -29,6 +29,34 @@ public sealed class ToolMetadataIsolationTests
     private static Task<GuardedConnection> ConnectAsync(InProcessServer server, McpGuardOptions options, string registration = "notes", Action<McpGuardEngineBuilder>? configure = null) =>
         GuardedConnection.ConnectAsync(server.CreateClientTransport(), options, registration, null, configure);
 
+    /// <summary>A schema with more text strings than the guard reads (an enum of 17,000 values, the hidden instructions in
+    /// the last) is a finding (<c>isolation.too-complex</c>): with <c>Hide</c> the tool is neither shown nor callable.</summary>
+    [Fact]
+    public async Task ListToolsAsync_SchemaTextBeyondWhatTheGuardReads_FlaggedAndHidden()
+    {
+        var values = new JsonArray();
+        for (int i = 0; i < 17_000; i++)
+        {
+            values.Add(i == 16_999 ? "z" + s_hidden : "v");
+        }
+
+        await using var server = new ScriptedServer
+        {
+            Tools = [new JsonObject
+            {
+                ["name"] = "pick",
+                ["description"] = "Picks a value.",
+                ["inputSchema"] = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject { ["v"] = new JsonObject { ["type"] = "string", ["enum"] = values } } },
+            }, ScriptedServer.Tool("echo")],
+        };
+        await using GuardedConnection c = await GuardedConnection.ConnectAsync(server.CreateClientTransport(), Options(ToolMetadataAction.Hide, "scripted-notes"), "scripted-notes");
+
+        IList<McpClientTool> tools = await c.Client.ListToolsAsync(cancellationToken: c.Token);
+
+        Assert.Equal(["echo"], tools.Select(t => t.Name).ToArray());
+        Assert.Contains("isolation.too-complex", c.Transport.Session!.FlaggedTools["pick"].RuleIds);
+    }
+
     [Fact]
     public async Task ListToolsAsync_HiddenInstructionsWithHide_ToolRemovedAndCallDenied()
     {
