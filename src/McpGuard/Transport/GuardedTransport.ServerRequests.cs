@@ -159,9 +159,10 @@ internal sealed partial class GuardedTransport
     private async ValueTask<JsonRpcMessage> OnClientAnswerAsync(JsonRpcMessage message)
     {
         if (message is not (JsonRpcResponse or JsonRpcError) || _serverRequests.IsEmpty
-            || !_serverRequests.TryRemove(((JsonRpcMessageWithId)message).Id, out string? method))
+            || !_serverRequests.TryRemove(((JsonRpcMessageWithId)message).Id, out string? method)
+            || method is not (RootsListMethod or SamplingMethod or ElicitationMethod))
         {
-            return message;
+            return message; // not a server request, or one tracked only for its id (ping, ...)
         }
 
         string id = ((JsonRpcMessageWithId)message).Id.ToString();
@@ -199,13 +200,18 @@ internal sealed partial class GuardedTransport
 
     // ------------------------------------------------------------ server -> client (JSON-RPC requests)
 
-    /// <summary>A request from the server. Roots, sampling and elicitation are decided here; anything else (ping, ...) passes.</summary>
+    /// <summary>A request from the server. Roots, sampling and elicitation are decided here; anything else (ping, ...) passes,
+    /// tracked by id like them.</summary>
     private async ValueTask<JsonRpcMessage?> OnServerRequestAsync(JsonRpcMessage message)
     {
-        if (message is not JsonRpcRequest request
-            || request.Method is not (RootsListMethod or SamplingMethod or ElicitationMethod))
+        if (message is not JsonRpcRequest request)
         {
             return message;
+        }
+
+        if (request.Method is not (RootsListMethod or SamplingMethod or ElicitationMethod))
+        {
+            return await OnOtherServerRequestAsync(request).ConfigureAwait(false);
         }
 
         try
@@ -221,6 +227,32 @@ internal sealed partial class GuardedTransport
                 : PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was refused by the host's policy.")).ConfigureAwait(false);
             return null;
         }
+    }
+
+    /// <summary>
+    /// A server request the guard does not decide (ping, a method the client rejects) is tracked by id while unanswered,
+    /// like a decided one, and one reusing an unanswered id is dropped (<c>protocol.duplicate-request-id</c>). Otherwise
+    /// two requests could share an id, and the client's answer to one would be taken for the answer to the other: a
+    /// <c>ping</c> sent with the id of a pending <c>roots/list</c> got the unfiltered roots list through (found by
+    /// <c>ServerRequestFuzzTests</c>).
+    /// </summary>
+    private async ValueTask<JsonRpcMessage?> OnOtherServerRequestAsync(JsonRpcRequest request)
+    {
+        if (_serverRequests.ContainsKey(request.Id) || _elicitationReviewsById.ContainsKey(request.Id))
+        {
+            await ProtocolViolationAsync("protocol.duplicate-request-id", "The server reused the id of a request the client has not answered yet; the duplicate was dropped.", request.Id.ToString()).ConfigureAwait(false);
+            return null;
+        }
+
+        if (_serverRequests.Count >= MaxPendingServerRequests)
+        {
+            await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, request.Id.ToString(), Truncate(request.Method), GuardDecisionKind.Deny, "server-request.too-many",
+                "The server has too many unanswered requests to the client.", null, null).ConfigureAwait(false);
+            await SendToServerAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was refused by the host's policy.")).ConfigureAwait(false);
+            return null;
+        }
+
+        return Track(request);
     }
 
     private async ValueTask<JsonRpcMessage?> DecideServerRequestAsync(JsonRpcRequest request)

@@ -239,6 +239,41 @@ public sealed class HostileServerRequestTests
         Assert.Equal(2, server.Received.Count(r => r.Method.Length == 0 && r.IdJson is "\"dup\"" or "\"after\""));
     }
 
+    /// <summary>
+    /// A ping (any request the guard does not decide) sent with the id of a pending roots request, or the other way round,
+    /// is a duplicate id too: before, the client's answer to the ping was taken for the roots answer, and the real roots
+    /// answer went to the server unfiltered (found by <c>ServerRequestFuzzTests</c>). The roots handler is held until
+    /// both requests are in, so the duplicate is seen while the first is open.
+    /// </summary>
+    [Theory]
+    [InlineData("roots/list", "ping")]
+    [InlineData("ping", "roots/list")]
+    public async Task Roots_IdReusedByAnotherMethod_DroppedAndRootsNeverUnfiltered(string first, string second)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using ScriptedServer server = StartServer();
+        await using GuardedConnection c = await ConnectAsync(server, ClientOptions(rootsGate: ct => gate.Task.WaitAsync(ct)), r => r.Roots.AllowedRoots.Add("/srv/allowed"));
+
+        await server.SendAsync(Request("same", first, new JsonObject()));
+        await server.SendAsync(Request("same", second, new JsonObject()));
+        if (first == "roots/list")
+        {
+            // The roots request is held open, so the ping is a duplicate for certain.
+            await c.Evidence.WaitForAsync(e => e.RuleId == "protocol.duplicate-request-id");
+        }
+
+        gate.SetResult();
+        await AnswerAsync("same", c.Token);
+        await server.SendAsync(Request("after", "roots/list", new JsonObject()));
+        await AnswerAsync("after", c.Token); // answered in order: everything before it has been answered by now
+
+        // The ping may have been answered before the roots request came (then that is no duplicate, and both are answered).
+        ScriptedRequest[] answers = [.. server.Received.Where(r => r.Method.Length == 0 && r.IdJson == "\"same\"")];
+        bool duplicate = c.Evidence.Events.Any(e => e.RuleId == "protocol.duplicate-request-id");
+        Assert.Equal(duplicate ? 1 : 2, answers.Length);
+        Assert.All(answers, a => Assert.DoesNotContain("file:///\"", a.Message.ToJsonString(), StringComparison.Ordinal)); // the host's unfiltered root
+    }
+
     [Fact]
     public async Task Roots_HostWithoutRootsSupport_MethodNotFound()
     {
