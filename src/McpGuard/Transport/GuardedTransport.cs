@@ -36,6 +36,10 @@ internal sealed partial class GuardedTransport : ITransport
         "The server's name and version are self-reported, not authenticated.",
     ];
 
+    /// <summary>The SDK's own contract for <see cref="Tool"/> (see <see cref="IsReadableBySdk"/>).</summary>
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool> s_toolTypeInfo =
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool>)ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Tool));
+
     private static readonly string[] s_outcomeNotVerified =
     [
         "A success result does not prove that the downstream effect happened.",
@@ -1129,9 +1133,6 @@ internal sealed partial class GuardedTransport : ITransport
             return false;
         }
     }
-
-    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool> s_toolTypeInfo =
-        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool>)ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Tool));
 
     private static string Truncate(string? s) => s is null ? "(none)" : s.Length <= 128 ? s : s[..128] + "…";
 
