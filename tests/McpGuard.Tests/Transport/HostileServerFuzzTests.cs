@@ -82,6 +82,18 @@ public sealed class HostileServerFuzzTests
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[", "\ud800", "1e999999", "{\"jsonrpc\":\"2.0\",\"method\":",
     ];
 
+    /// <summary>The scripted server registered with its name pinned and only <c>echo</c> allowed (others hidden by default).</summary>
+    private static McpGuardOptions EchoOnly()
+    {
+        var options = new McpGuardOptions();
+        options.Servers[Registration] = new GuardServerOptions
+        {
+            ExpectedName = "scripted",
+            Tools = { ["echo"] = new GuardToolOptions { Access = ToolAccess.Allow } },
+        };
+        return options;
+    }
+
     private static Gen<JsonTree> Tree() => JsonGenerators.JsonTree().Generator;
 
     private static Gen<string?> Id() => Gen.Frequency((3, Gen.Constant<string?>(null)), (4, Gen.Elements(s_ids).Select(s => (string?)s)));
@@ -167,12 +179,7 @@ public sealed class HostileServerFuzzTests
             server.On("server/discover", request => request.ReplyAsync(discover.Node?.DeepClone()));
         }
 
-        var options = new McpGuardOptions();
-        options.Servers[Registration] = new GuardServerOptions
-        {
-            ExpectedName = "scripted",
-            Tools = { ["echo"] = new GuardToolOptions { Access = ToolAccess.Allow } },
-        };
+        McpGuardOptions options = EchoOnly();
         var evidence = new EvidenceCollector();
         await using McpGuardEngine engine = new McpGuardEngineBuilder(options).AddEvidenceSink(evidence).Build();
         using var bound = new CancellationTokenSource(SessionBound);
@@ -262,12 +269,7 @@ public sealed class HostileServerFuzzTests
         int lists = 0;
         server.On("tools/list", request =>
             Interlocked.Increment(ref lists) <= 3 ? request.ReplyAsync(catalog.Result()) : request.ReplyAsync(new JsonObject { ["tools"] = new JsonArray() }));
-        var options = new McpGuardOptions();
-        options.Servers[Registration] = new GuardServerOptions
-        {
-            ExpectedName = "scripted",
-            Tools = { ["echo"] = new GuardToolOptions { Access = ToolAccess.Allow } },
-        };
+        McpGuardOptions options = EchoOnly();
         await using GuardedConnection c = await GuardedConnection.ConnectAsync(server.CreateClientTransport(), options, Registration);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(c.Token);
         bound.CancelAfter(SessionBound);
@@ -340,12 +342,7 @@ public sealed class HostileServerFuzzTests
             await request.ReplyAsync(ScriptedServer.TextResult("ok:final"));
         });
 
-        var options = new McpGuardOptions();
-        options.Servers[Registration] = new GuardServerOptions
-        {
-            ExpectedName = "scripted",
-            Tools = { ["echo"] = new GuardToolOptions { Access = ToolAccess.Allow } },
-        };
+        McpGuardOptions options = EchoOnly();
         await using GuardedConnection c = await GuardedConnection.ConnectAsync(server.CreateClientTransport(), options, Registration);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(c.Token);
         bound.CancelAfter(SessionBound);
