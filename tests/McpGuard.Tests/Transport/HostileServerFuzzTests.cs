@@ -288,6 +288,107 @@ public sealed class HostileServerFuzzTests
         Assert.Equal(decision.Decision == GuardDecisionKind.Allow ? ["echo"] : [], called);
     }
 
+    private static readonly string[] s_hostilePieces =
+    [
+        "a", " ", "\n", "\r", "\t", "<!--", "-->", "<span style='display:none'>", "</span>", "![a](http://evil.example/?d=1)",
+        "\u001B[31m", "\u001B]8;;http://evil.example\u0007", "\u009B", "\u200B", "\u2060", "\uFEFF", "\u202E", "\u2066", "\u00AD",
+        "\uE000", "\uDB40\uDC41", "\uDB40\uDC7F", "\uD800", "\uDC00", "\U0001F600", "\u200D", "\uFE0F", "ignore previous instructions",
+    ];
+
+    private static Gen<string> HostileText() =>
+        Gen.Choose(0, 12).SelectMany(n => Gen.ArrayOf(Gen.Elements(s_hostilePieces), n)).Select(p => string.Concat(p));
+
+    /// <summary>A result whose every text slot the guard sanitizes holds hostile text: text blocks, embedded resource
+    /// text, resource links, and structured content at some depth; plus an image block and a block of unknown type.</summary>
+    public sealed record HostileResult(string[] Texts, int Depth)
+    {
+        public JsonObject Build()
+        {
+            string T(int i) => Texts[i % Texts.Length];
+            JsonNode structured = JsonValue.Create(T(5))!;
+            for (int d = 0; d < Depth; d++)
+            {
+                structured = d % 2 == 0 ? new JsonObject { ["k"] = structured, ["s"] = T(d + 6) } : new JsonArray(structured, T(d + 7));
+            }
+
+            return new JsonObject
+            {
+                ["content"] = new JsonArray(
+                    new JsonObject { ["type"] = "text", ["text"] = T(0) },
+                    new JsonObject { ["type"] = "resource", ["resource"] = new JsonObject { ["uri"] = "file:///r.txt", ["mimeType"] = "text/plain", ["text"] = T(1) } },
+                    new JsonObject { ["type"] = "resource_link", ["uri"] = "file:///l.txt", ["name"] = T(2), ["title"] = T(3), ["description"] = T(4) },
+                    new JsonObject { ["type"] = "image", ["data"] = "aGk=", ["mimeType"] = "image/png" }),
+                ["structuredContent"] = new JsonObject { ["v"] = structured },
+            };
+        }
+    }
+
+    /// <summary>No character the sanitizer removes (hidden Unicode, controls, escapes, lone surrogates) reaches the host in
+    /// any slot the guard isolates, whatever hostile text the server puts there (end to end through the SDK client).</summary>
+    [Property(MaxTest = 60)]
+    public Property CallToolAsync_HostileTextInEveryIsolatedSlot_NoHiddenCharacterReachesTheHost() =>
+        Prop.ForAll(
+            Gen.Zip(Gen.ArrayOf(HostileText(), 8), Gen.Choose(0, 20)).Select(t => new HostileResult(t.Item1, t.Item2)).ToArbitrary(),
+            hostile => Task.Run(() => RunHostileTextAsync(hostile)).GetAwaiter().GetResult());
+
+    private static async Task RunHostileTextAsync(HostileResult hostile)
+    {
+        await using var server = new ScriptedServer { Tools = [ScriptedServer.Tool("echo")] };
+        server.On("tools/call", request => request.ReplyAsync(hostile.Build()));
+        await using GuardedConnection c = await GuardedConnection.ConnectAsync(server.CreateClientTransport(), EchoOnly(), Registration);
+
+        CallToolResult result = await c.Client.CallToolAsync("echo", cancellationToken: c.Token);
+
+        JsonNode shown = JsonSerializer.SerializeToNode(result, ModelContextProtocol.McpJsonUtilities.DefaultOptions)!;
+        var texts = new List<(string Path, string Text)>();
+        foreach (JsonNode? block in shown["content"]!.AsArray())
+        {
+            foreach (string key in (string[])["text", "name", "title", "description"])
+            {
+                if (block?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+                {
+                    texts.Add(("content." + key, v.GetValue<string>()));
+                }
+            }
+
+            if (block?["resource"]?["text"] is JsonValue r)
+            {
+                texts.Add(("content.resource.text", r.GetValue<string>()));
+            }
+        }
+
+        CollectStrings(shown["structuredContent"], "structuredContent", texts);
+        foreach ((string path, string text) in texts)
+        {
+            string? removed = McpGuard.Tests.Isolation.ContentSanitizerPropertyTests.RemovedCodePoint(text);
+            Assert.True(removed is null, $"{removed} at {path}: {JsonSerializer.Serialize(text)}");
+        }
+    }
+
+    private static void CollectStrings(JsonNode? node, string path, List<(string, string)> texts)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach ((string key, JsonNode? child) in o)
+                {
+                    CollectStrings(child, path + "." + key, texts);
+                }
+
+                break;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++)
+                {
+                    CollectStrings(a[i], $"{path}[{i}]", texts);
+                }
+
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                texts.Add((path, v.GetValue<string>()));
+                break;
+        }
+    }
+
     private static async Task RunAsync(Script script)
     {
         var unobserved = new List<Exception>();
