@@ -365,6 +365,30 @@ public sealed class HostileServerFuzzTests
         }
     }
 
+    /// <summary>The same for <c>resources/read</c>: text contents with hostile text never reach the host with a character the sanitizer removes.</summary>
+    [Property(MaxTest = 40)]
+    public Property ReadResourceAsync_HostileTextInContents_NoHiddenCharacterReachesTheHost() =>
+        Prop.ForAll(
+            Gen.ArrayOf(HostileText(), 4).ToArbitrary(),
+            texts => Task.Run(async () =>
+            {
+                await using var server = new ScriptedServer();
+                server.On("resources/read", request => request.ReplyAsync(new JsonObject
+                {
+                    ["contents"] = new JsonArray([.. texts.Select((t, i) => (JsonNode)new JsonObject { ["uri"] = $"file:///r{i}.txt", ["mimeType"] = "text/plain", ["text"] = t })]),
+                }));
+                await using GuardedConnection c = await GuardedConnection.ConnectAsync(server.CreateClientTransport(), EchoOnly(), Registration);
+
+                ReadResourceResult result = await c.Client.ReadResourceAsync("file:///r0.txt", cancellationToken: c.Token);
+
+                Assert.Equal(texts.Length, result.Contents.Count);
+                foreach (TextResourceContents text in result.Contents.OfType<TextResourceContents>())
+                {
+                    string? removed = McpGuard.Tests.Isolation.ContentSanitizerPropertyTests.RemovedCodePoint(text.Text);
+                    Assert.True(removed is null, $"{removed} in {JsonSerializer.Serialize(text.Text)}");
+                }
+            }).GetAwaiter().GetResult());
+
     private static void CollectStrings(JsonNode? node, string path, List<(string, string)> texts)
     {
         switch (node)
