@@ -254,13 +254,7 @@ internal sealed partial class ContentIsolation
 
     private static void CollectSchemaText(JsonNode node, string path, SlotList slots, int depth)
     {
-        if (depth > MaxDepth)
-        {
-            slots.Overflowed |= node is JsonObject { Count: > 0 } or JsonArray { Count: > 0 };
-            return;
-        }
-
-        if (slots.Overflowed)
+        if (!CanDescend(node, slots, depth))
         {
             return;
         }

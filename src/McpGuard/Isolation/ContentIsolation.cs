@@ -663,15 +663,21 @@ internal sealed partial class ContentIsolation
         }
     }
 
-    private static void CollectStrings(JsonNode node, string path, SlotList slots, ScanTarget target, int depth)
+    /// <summary>Whether to walk into <paramref name="node"/> at <paramref name="depth"/>: not once the list overflowed,
+    /// nor past <see cref="MaxDepth"/>, where a node with content marks the list overflowed (its text would go unread).</summary>
+    private static bool CanDescend(JsonNode node, SlotList slots, int depth)
     {
         if (depth > MaxDepth)
         {
             slots.Overflowed |= node is JsonObject { Count: > 0 } or JsonArray { Count: > 0 };
-            return;
         }
 
-        if (slots.Overflowed)
+        return depth <= MaxDepth && !slots.Overflowed;
+    }
+
+    private static void CollectStrings(JsonNode node, string path, SlotList slots, ScanTarget target, int depth)
+    {
+        if (!CanDescend(node, slots, depth))
         {
             return;
         }

@@ -236,23 +236,27 @@ internal sealed partial class GuardedTransport
     /// <c>ping</c> sent with the id of a pending <c>roots/list</c> got the unfiltered roots list through (found by
     /// <c>ServerRequestFuzzTests</c>).
     /// </summary>
-    private async ValueTask<JsonRpcMessage?> OnOtherServerRequestAsync(JsonRpcRequest request)
+    private async ValueTask<JsonRpcMessage?> OnOtherServerRequestAsync(JsonRpcRequest request) =>
+        await AdmitServerRequestAsync(request).ConfigureAwait(false) ? Track(request) : null;
+
+    /// <summary>Drops a request that reuses the id of an unanswered one (<c>protocol.duplicate-request-id</c>) and refuses
+    /// one beyond <see cref="MaxPendingServerRequests"/> unanswered (<c>server-request.too-many</c>); any method.</summary>
+    /// <returns>Whether the request may go on.</returns>
+    private async ValueTask<bool> AdmitServerRequestAsync(JsonRpcRequest request)
     {
         if (_serverRequests.ContainsKey(request.Id) || _elicitationReviewsById.ContainsKey(request.Id))
         {
             await ProtocolViolationAsync("protocol.duplicate-request-id", "The server reused the id of a request the client has not answered yet; the duplicate was dropped.", request.Id.ToString()).ConfigureAwait(false);
-            return null;
+            return false;
         }
 
         if (_serverRequests.Count >= MaxPendingServerRequests)
         {
-            await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, request.Id.ToString(), Truncate(request.Method), GuardDecisionKind.Deny, "server-request.too-many",
-                "The server has too many unanswered requests to the client.", null, null).ConfigureAwait(false);
-            await SendToServerAsync(PolicyError(request.Id, McpGuardErrorCodes.PolicyDenied, "The request was refused by the host's policy.")).ConfigureAwait(false);
-            return null;
+            await RefuseServerRequestAsync(request, GuardDecision.Deny("The server has too many unanswered requests to the client.", "server-request.too-many"), null).ConfigureAwait(false);
+            return false;
         }
 
-        return Track(request);
+        return true;
     }
 
     private async ValueTask<JsonRpcMessage?> DecideServerRequestAsync(JsonRpcRequest request)
@@ -265,15 +269,8 @@ internal sealed partial class GuardedTransport
             return null;
         }
 
-        if (_serverRequests.ContainsKey(request.Id) || _elicitationReviewsById.ContainsKey(request.Id))
+        if (!await AdmitServerRequestAsync(request).ConfigureAwait(false))
         {
-            await ProtocolViolationAsync("protocol.duplicate-request-id", "The server reused the id of a request the client has not answered yet; the duplicate was dropped.", id).ConfigureAwait(false);
-            return null;
-        }
-
-        if (_serverRequests.Count >= MaxPendingServerRequests)
-        {
-            await RefuseServerRequestAsync(request, GuardDecision.Deny("The server has too many unanswered requests to the client.", "server-request.too-many"), null).ConfigureAwait(false);
             return null;
         }
 
@@ -399,7 +396,7 @@ internal sealed partial class GuardedTransport
     /// <summary>Answers a refused server request on the client's behalf: elicitation with a decline, roots/sampling with a JSON-RPC error.</summary>
     private async ValueTask RefuseServerRequestAsync(JsonRpcRequest request, GuardDecision refusal, JsonObject? details, ApprovalEvidence? approval = null)
     {
-        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, request.Id.ToString(), request.Method, GuardDecisionKind.Deny, refusal.RuleId, refusal.Reason, details, approval).ConfigureAwait(false);
+        await RecordServerRequestAsync(GuardEvidenceKind.ServerRequestDecision, request.Id.ToString(), Truncate(request.Method), GuardDecisionKind.Deny, refusal.RuleId, refusal.Reason, details, approval).ConfigureAwait(false);
         JsonRpcMessage answer = request.Method switch
         {
             ElicitationMethod => new JsonRpcResponse { Id = request.Id, Result = Decline() },
