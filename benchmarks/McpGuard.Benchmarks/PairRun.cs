@@ -56,7 +56,8 @@ internal static class PairRun
         return 0;
     }
 
-    private static async Task<double> RunChildAsync(ClientMode mode, int calls, int resultChars)
+    /// <summary>A start of this benchmark program in a fresh process, standard output redirected; the caller adds the arguments.</summary>
+    internal static ProcessStartInfo SelfStartInfo()
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
         var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
@@ -65,6 +66,12 @@ internal static class PairRun
             start.ArgumentList.Add(typeof(PairRun).Assembly.Location); // run as `dotnet McpGuard.Benchmarks.dll`
         }
 
+        return start;
+    }
+
+    private static async Task<double> RunChildAsync(ClientMode mode, int calls, int resultChars)
+    {
+        ProcessStartInfo start = SelfStartInfo();
         foreach (string arg in new[] { "--count", mode.ToString(), calls.ToString(CultureInfo.InvariantCulture), resultChars.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
@@ -87,7 +94,7 @@ internal static class PairRun
     /// Indices (0-based, into the sorted sample) of the widest order-statistic interval for the median whose coverage is
     /// at least 95 % (sign test: the number of ratios below the true median is Binomial(n, 1/2)); (-1, -1, 0) below 6.
     /// </summary>
-    private static (int Lo, int Hi, double Coverage) SignTestInterval(int n)
+    internal static (int Lo, int Hi, double Coverage) SignTestInterval(int n)
     {
         int best = -1;
         double coverage = 0;
@@ -122,7 +129,7 @@ internal static class PairRun
         return r;
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;

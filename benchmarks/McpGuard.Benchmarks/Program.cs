@@ -28,6 +28,12 @@ if (args.Length >= 5 && args[0] == "--pairs")
     return await PairRun.RunAsync(Console.Out, Enum.Parse<McpGuard.Benchmarks.Infrastructure.ClientMode>(args[1], ignoreCase: true), Enum.Parse<McpGuard.Benchmarks.Infrastructure.ClientMode>(args[2], ignoreCase: true), int.Parse(args[3], inv), int.Parse(args[4], inv), args.Length > 5 ? int.Parse(args[5], inv) : McpGuard.Benchmarks.Infrastructure.Scenario.ResultChars);
 }
 
+// --interleaved <processes>: the --quick comparison in that many fresh processes, with the median ratio's interval (see InterleavedRun).
+if (args.Length >= 2 && args[0] == "--interleaved")
+{
+    return await InterleavedRun.RunAsync(Console.Out, int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+}
+
 int countAt = Array.IndexOf(args, "--count");
 if (countAt >= 0 && countAt + 2 < args.Length)
 {

@@ -19,7 +19,8 @@ public enum GuardEvidenceKind
     /// <summary>A <c>tools/list</c> result was checked: counts, hidden tools.</summary>
     ToolsListed,
 
-    /// <summary>A <c>tools/list</c> result was rejected whole (malformed, too many tools).</summary>
+    /// <summary>A <c>tools/list</c> result was rejected whole (malformed, too many tools), or a <c>prompts/list</c>,
+    /// <c>resources/list</c> or <c>resources/templates/list</c> result (malformed, too long); <see cref="GuardEvidence.Method"/> says which.</summary>
     ToolsListRejected,
 
     /// <summary>The guard's decision on one <c>tools/call</c>, before it is sent.</summary>
@@ -34,7 +35,7 @@ public enum GuardEvidenceKind
     /// <summary>The kill switch disabled or re-enabled a server or tool.</summary>
     KillSwitchChanged,
 
-    /// <summary>The server broke the protocol (e.g. a response for an id that was never sent).</summary>
+    /// <summary>The server broke the protocol (e.g. a response for an id that was never sent, or list entries the client cannot read, which were removed).</summary>
     ProtocolViolation,
 
     /// <summary>A catalog item differs from its pin (rug pull, new or removed item), with the semantic diff and the reaction.</summary>

@@ -36,10 +36,6 @@ internal sealed partial class GuardedTransport : ITransport
         "The server's name and version are self-reported, not authenticated.",
     ];
 
-    /// <summary>The SDK's own contract for <see cref="Tool"/> (see <see cref="IsReadableBySdk"/>).</summary>
-    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool> s_toolTypeInfo =
-        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Tool>)ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Tool));
-
     private static readonly string[] s_outcomeNotVerified =
     [
         "A success result does not prove that the downstream effect happened.",
@@ -156,8 +152,9 @@ internal sealed partial class GuardedTransport : ITransport
         PendingKind kind = request.Method switch
         {
             RequestMethods.ToolsList => PendingKind.ToolsList,
-            RequestMethods.PromptsList when _engine.Pinning is not null => PendingKind.PromptsList,
-            RequestMethods.ResourcesTemplatesList when _engine.Pinning is not null => PendingKind.TemplatesList,
+            RequestMethods.PromptsList => PendingKind.PromptsList,
+            RequestMethods.ResourcesTemplatesList => PendingKind.TemplatesList,
+            RequestMethods.ResourcesList => PendingKind.ResourcesList,
             RequestMethods.ResourcesRead when _engine.Isolation.Enabled => PendingKind.ResourcesRead, // isolation
             RequestMethods.PromptsGet when _engine.Isolation.Enabled => PendingKind.PromptsGet, // isolation
             _ => PendingKind.Other,
@@ -579,8 +576,9 @@ internal sealed partial class GuardedTransport : ITransport
                     PendingKind.Handshake => await OnHandshakeResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.ToolsList => await OnToolsListResponseAsync(message, pending).ConfigureAwait(false),
                     PendingKind.ToolCall => await OnToolCallResponseAsync(message, pending).ConfigureAwait(false),
-                    PendingKind.PromptsList => await OnItemListResponseAsync(message, CatalogItemKind.Prompt, "prompts", pending.FirstPage).ConfigureAwait(false),
-                    PendingKind.TemplatesList => await OnItemListResponseAsync(message, CatalogItemKind.ResourceTemplate, "resourceTemplates", pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.PromptsList => await OnItemListResponseAsync(message, s_promptsList, pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.TemplatesList => await OnItemListResponseAsync(message, s_templatesList, pending.FirstPage).ConfigureAwait(false),
+                    PendingKind.ResourcesList => await OnItemListResponseAsync(message, s_resourcesList, pending.FirstPage).ConfigureAwait(false),
                     PendingKind.ResourcesRead => await _engine.Isolation.OnResourceReadAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
                     PendingKind.PromptsGet => await _engine.Isolation.OnPromptGetAsync(message, _session, pending.Subject, _cts.Token).ConfigureAwait(false),
                     _ => message,
@@ -690,9 +688,11 @@ internal sealed partial class GuardedTransport : ITransport
     /// <summary>Records the advertised tools in the session catalog and (optionally) removes hidden ones from the result in place.</summary>
     private async ValueTask<GuardDecision?> ApplyToolsListAsync(JsonNode? resultNode, bool firstPage, bool filter)
     {
-        if (resultNode is not JsonObject result || result["tools"] is not JsonArray tools)
+        if (resultNode is not JsonObject result || result["tools"] is not JsonArray tools || !SdkContract.IsListShellReadable(result, "tools", SdkContract.ListToolsResult))
         {
-            GuardDecision malformed = GuardDecision.Deny("The tools/list result is not an object with a 'tools' array.", "catalog.malformed");
+            // The last check: members beside the array that the SDK client cannot read (a nextCursor that is not a
+            // string, a _meta that is not an object) would make ListToolsAsync throw a JsonException.
+            GuardDecision malformed = GuardDecision.Deny("The tools/list result is not an object with a 'tools' array and members the client can read.", "catalog.malformed");
             await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListRejected, _session, _engine.Evidence)
             {
                 Method = RequestMethods.ToolsList,
@@ -760,7 +760,7 @@ internal sealed partial class GuardedTransport : ITransport
             }
 
             descriptors[name] = descriptor;
-            if (!IsReadableBySdk(descriptor.CanonicalJson))
+            if (!SdkContract.IsReadable(descriptor.CanonicalJson, SdkContract.Tool))
             {
                 // One entry the SDK client cannot read (no inputSchema, one whose type is not "object", a title that is
                 // not a string, ...) would make its whole tools/list throw for the host: hidden, neither shown nor
@@ -889,57 +889,112 @@ internal sealed partial class GuardedTransport : ITransport
         return GuardDecision.Deny("The prompt's definition differs from its pin and the change is not approved.", "catalog.drift-blocked");
     }
 
-    /// <summary>Pins prompts and resource templates like tools; blocked items are removed from the list.</summary>
-    private async ValueTask<JsonRpcMessage> OnItemListResponseAsync(JsonRpcMessage message, CatalogItemKind kind, string arrayName, bool firstPage)
+    /// <summary>
+    /// Checks a <c>prompts/list</c>, <c>resources/list</c> or <c>resources/templates/list</c> result. Entries the SDK client
+    /// cannot read are removed (one such entry would make the host's whole <c>List*Async</c> throw), and so are entries
+    /// that are not objects or have no key; a result whose top level is unreadable is rejected whole. With pinning on,
+    /// prompts and resource templates are then pinned like tools: a name listed twice is ambiguous and neither entry is
+    /// kept, and blocked items are removed.
+    /// </summary>
+    private async ValueTask<JsonRpcMessage> OnItemListResponseAsync(JsonRpcMessage message, ItemList list, bool firstPage)
     {
-        if (message is not JsonRpcResponse response || _engine.Pinning is not { } pinning)
+        if (message is not JsonRpcResponse response)
         {
             return message;
         }
 
-        if (response.Result is not JsonObject result || result[arrayName] is not JsonArray items || items.Count > _engine.Options.MaxToolsPerServer)
+        if (response.Result is not JsonObject result
+            || result[list.ArrayName] is not JsonArray items
+            || items.Count > _engine.Options.MaxToolsPerServer
+            || !list.IsShellReadable(result))
         {
             await RecordAsync(new GuardEvidence(GuardEvidenceKind.ToolsListRejected, _session, _engine.Evidence)
             {
-                Method = kind == CatalogItemKind.Prompt ? RequestMethods.PromptsList : RequestMethods.ResourcesTemplatesList,
+                Method = list.Method,
                 Decision = GuardDecisionKind.Deny,
                 RuleId = "catalog.malformed",
-                Reason = $"The {arrayName} list is malformed or too long.",
+                Reason = $"The {list.ArrayName} list is malformed or too long.",
             }).ConfigureAwait(false);
             return PolicyError(response.Id, McpGuardErrorCodes.ServerResponseRejected, "The server's list was rejected by the host's policy.");
         }
 
+        Pinning.CatalogPinning? pinning = list.PinnedAs is null ? null : _engine.Pinning;
         var descriptors = new Dictionary<string, GuardToolDescriptor>(StringComparer.Ordinal);
-        var nodes = new List<(string Name, JsonNode Node)>();
+        var nodes = new List<(string Key, JsonNode Node)>(items.Count);
+        HashSet<string>? ambiguous = null;
+        var dropped = new JsonObject();
+        int malformed = 0;
         foreach (JsonNode? item in items)
         {
-            if (item is not JsonObject obj)
+            string? key = item is JsonObject obj && obj[list.KeyName] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+            if (string.IsNullOrEmpty(key) || !list.IsEntryReadable(item!))
             {
+                malformed++;
+                if (key is { Length: > 0 } && dropped.Count < 100)
+                {
+                    dropped[key] = "catalog.malformed";
+                }
+
                 continue;
             }
 
-            string? name = (obj["name"] ?? obj["uriTemplate"]) is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-            if (string.IsNullOrEmpty(name) || descriptors.ContainsKey(name))
+            if (pinning is not null)
             {
-                continue;
+                if (descriptors.ContainsKey(key))
+                {
+                    (ambiguous ??= new HashSet<string>(StringComparer.Ordinal)).Add(key);
+                    continue;
+                }
+
+                byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(item!);
+                descriptors[key] = new GuardToolDescriptor(key, (JsonObject)item!, canonical, JsonCanonicalizer.Sha256Hex(canonical));
             }
 
-            byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(obj);
-            descriptors[name] = new GuardToolDescriptor(name, obj, canonical, JsonCanonicalizer.Sha256Hex(canonical));
-            nodes.Add((name, obj));
+            nodes.Add((key, item!));
         }
 
-        FrozenDictionary<string, Pinning.PinState> states = await pinning
-            .CheckAsync(_session, kind, descriptors, firstPage && result["nextCursor"] is null, CancellationToken.None).ConfigureAwait(false);
-        if (kind == CatalogItemKind.Prompt)
+        foreach (string key in ambiguous ?? [])
         {
-            _session.PromptPinStates = states;
+            // The server might answer prompts/get with either definition, so neither is pinned or shown.
+            descriptors.Remove(key);
+            if (dropped.Count < 100)
+            {
+                dropped[key] = "catalog.duplicate-name";
+            }
+        }
+
+        FrozenDictionary<string, Pinning.PinState>? states = null;
+        if (pinning is not null)
+        {
+            states = await pinning.CheckAsync(_session, list.PinnedAs!.Value, descriptors, firstPage && result["nextCursor"] is null, CancellationToken.None).ConfigureAwait(false);
+            if (list.PinnedAs == CatalogItemKind.Prompt)
+            {
+                _session.PromptPinStates = states;
+            }
+        }
+
+        if (malformed > 0 || ambiguous is not null)
+        {
+            await RecordAsync(new GuardEvidence(GuardEvidenceKind.ProtocolViolation, _session, _engine.Evidence)
+            {
+                Method = list.Method,
+                Decision = GuardDecisionKind.Deny,
+                RuleId = malformed > 0 ? "catalog.malformed" : "catalog.duplicate-name",
+                Reason = "Entries of the list were removed: not readable by the client, without a key, or listed twice.",
+                Details = new JsonObject { ["advertised"] = items.Count, ["malformed"] = malformed, ["removed"] = dropped },
+            }).ConfigureAwait(false);
+        }
+
+        if (malformed == 0 && ambiguous is null && states is null)
+        {
+            return message; // nothing to remove
         }
 
         items.Clear();
-        foreach ((string name, JsonNode node) in nodes)
+        foreach ((string key, JsonNode node) in nodes)
         {
-            if (states.TryGetValue(name, out Pinning.PinState? state) && state.Status == Pinning.PinStatus.Blocked)
+            if ((ambiguous?.Contains(key) ?? false)
+                || (states is not null && states.TryGetValue(key, out Pinning.PinState? state) && state.Status == Pinning.PinStatus.Blocked))
             {
                 continue;
             }
@@ -949,6 +1004,20 @@ internal sealed partial class GuardedTransport : ITransport
 
         return message;
     }
+
+    private static readonly ItemList s_promptsList = new(RequestMethods.PromptsList, "prompts", "name", CatalogItemKind.Prompt,
+        node => SdkContract.IsReadable(node, SdkContract.Prompt), r => SdkContract.IsListShellReadable(r, "prompts", SdkContract.ListPromptsResult));
+
+    private static readonly ItemList s_templatesList = new(RequestMethods.ResourcesTemplatesList, "resourceTemplates", "uriTemplate", CatalogItemKind.ResourceTemplate,
+        node => SdkContract.IsReadable(node, SdkContract.ResourceTemplate), r => SdkContract.IsListShellReadable(r, "resourceTemplates", SdkContract.ListResourceTemplatesResult));
+
+    private static readonly ItemList s_resourcesList = new(RequestMethods.ResourcesList, "resources", "uri", PinnedAs: null,
+        node => SdkContract.IsReadable(node, SdkContract.Resource), r => SdkContract.IsListShellReadable(r, "resources", SdkContract.ListResourcesResult));
+
+    /// <summary>One kind of non-tool list: its method, entry array, key member, the catalog kind it is pinned as (none for
+    /// resources), and the SDK's contracts for an entry and for the result's top level.</summary>
+    private sealed record ItemList(string Method, string ArrayName, string KeyName, CatalogItemKind? PinnedAs,
+        Func<JsonNode, bool> IsEntryReadable, Func<JsonObject, bool> IsShellReadable);
 
     private async ValueTask<JsonRpcMessage?> OnToolCallResponseAsync(JsonRpcMessage message, PendingRequest pending)
     {
@@ -1117,23 +1186,6 @@ internal sealed partial class GuardedTransport : ITransport
         }
     }
 
-    /// <summary>Whether the SDK client can read a tool entry as a <see cref="Tool"/> (its own deserializer, so its rules:
-    /// MCP 2025-11-25 <c>Tool</c>, an <c>inputSchema</c> object with <c>"type": "object"</c>, and the member types).</summary>
-    /// <param name="canonicalTool">The entry's RFC 8785 form: the same members as the node the SDK reads (a parsed node has
-    /// no duplicate names, so the order is all that differs), and UTF-8 bytes, which deserialize without the node's
-    /// write-then-read.</param>
-    private static bool IsReadableBySdk(ReadOnlySpan<byte> canonicalTool)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(canonicalTool, s_toolTypeInfo) is not null;
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException or NotSupportedException)
-        {
-            return false;
-        }
-    }
-
     private static string Truncate(string? s) => s is null ? "(none)" : s.Length <= 128 ? s : s[..128] + "…";
 
     public async ValueTask DisposeAsync()
@@ -1169,6 +1221,7 @@ internal sealed partial class GuardedTransport : ITransport
         TemplatesList,
         ResourcesRead,
         PromptsGet,
+        ResourcesList,
     }
 
     private sealed class PendingRequest(PendingKind kind, string method, long startTimestamp)
