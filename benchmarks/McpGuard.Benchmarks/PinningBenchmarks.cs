@@ -10,7 +10,8 @@ namespace McpGuard.Benchmarks;
 /// <summary>
 /// Cost of catalog pinning: a <c>tools/list</c> of 100 tools (every tool canonicalized, hashed and compared with its
 /// pin) and one <c>tools/call</c> (one dictionary lookup, no re-hashing), each against the same guard without pinning
-/// and the unguarded client, over the SDK's real in-process server.
+/// and the unguarded client, over the SDK's real in-process server; and a <c>prompts/list</c> of 100 prompts (every
+/// entry checked with the SDK's deserializer, and with pinning canonicalized, hashed and compared).
 /// </summary>
 [MemoryDiagnoser]
 public class PinningBenchmarks
@@ -28,9 +29,9 @@ public class PinningBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _server = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Tools());
-        _guardedServer = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Tools());
-        _pinnedServer = InProcessServer.Start(Scenario.ServerReportedName, "1.0.0", Tools());
+        _server = InProcessServer.Start(ServerOptions());
+        _guardedServer = InProcessServer.Start(ServerOptions());
+        _pinnedServer = InProcessServer.Start(ServerOptions());
         _unguarded = await McpClient.CreateAsync(_server.CreateClientTransport());
 
         _guardedEngine = new McpGuardEngineBuilder(Options(pinning: false)).AddEvidenceSink(new NullEvidenceSink()).Build();
@@ -40,9 +41,10 @@ public class PinningBenchmarks
         _pinned = await _pinnedEngine.ConnectAsync(_pinnedEngine.WrapTransport(_pinnedServer.CreateClientTransport(), Scenario.ServerName));
 
         // Steady state: the first listing pins (trust on first use); every measured listing matches its pins.
-        if ((await _pinned.ListToolsAsync()).Count != ToolCount || (await _guarded.ListToolsAsync()).Count != ToolCount)
+        if ((await _pinned.ListToolsAsync()).Count != ToolCount || (await _guarded.ListToolsAsync()).Count != ToolCount
+            || (await _pinned.ListPromptsAsync()).Count != ToolCount || (await _guarded.ListPromptsAsync()).Count != ToolCount)
         {
-            throw new InvalidOperationException("Expected every tool to be visible.");
+            throw new InvalidOperationException("Expected every tool and prompt to be visible.");
         }
     }
 
@@ -74,6 +76,21 @@ public class PinningBenchmarks
     [BenchmarkCategory("list")]
     public ValueTask<IList<McpClientTool>> ListTools100_GuardedPinned() => _pinned.ListToolsAsync();
 
+    /// <summary>100-prompt <c>prompts/list</c>, unguarded.</summary>
+    [Benchmark]
+    [BenchmarkCategory("prompts")]
+    public ValueTask<IList<McpClientPrompt>> ListPrompts100_Unguarded() => _unguarded.ListPromptsAsync();
+
+    /// <summary>100-prompt <c>prompts/list</c> through the guard without pinning: each entry checked with the SDK's deserializer.</summary>
+    [Benchmark]
+    [BenchmarkCategory("prompts")]
+    public ValueTask<IList<McpClientPrompt>> ListPrompts100_Guarded() => _guarded.ListPromptsAsync();
+
+    /// <summary>100-prompt <c>prompts/list</c> through the guard with pinning: every prompt also compared with its pin.</summary>
+    [Benchmark]
+    [BenchmarkCategory("prompts")]
+    public ValueTask<IList<McpClientPrompt>> ListPrompts100_GuardedPinned() => _pinned.ListPromptsAsync();
+
     /// <summary>One call on a 100-tool server through the guard without pinning.</summary>
     [Benchmark]
     [BenchmarkCategory("call")]
@@ -83,6 +100,31 @@ public class PinningBenchmarks
     [Benchmark]
     [BenchmarkCategory("call")]
     public ValueTask<CallToolResult> Call_GuardedPinned() => _pinned.CallToolAsync("tool_042", Scenario.Arguments);
+
+    private static McpServerOptions ServerOptions()
+    {
+        var options = new McpServerOptions { ServerInfo = new Implementation { Name = Scenario.ServerReportedName, Version = "1.0.0" }, ToolCollection = [], PromptCollection = [] };
+        foreach (McpServerTool tool in Tools())
+        {
+            options.ToolCollection.Add(tool);
+        }
+
+        foreach (McpServerPrompt prompt in Prompts())
+        {
+            options.PromptCollection.Add(prompt);
+        }
+
+        return options;
+    }
+
+    private static McpServerPrompt[] Prompts() =>
+        [.. Enumerable.Range(0, ToolCount).Select(i => McpServerPrompt.Create(
+            (string topic, int? length) => $"Summarize {topic}.",
+            new McpServerPromptCreateOptions
+            {
+                Name = $"prompt_{i:D3}",
+                Description = $"Prompt number {i}: asks for a summary of a topic in a given length. Use it when the user asks for summary {i}.",
+            }))];
 
     private static McpServerTool[] Tools() =>
         [.. Enumerable.Range(0, ToolCount).Select(i => McpServerTool.Create(
