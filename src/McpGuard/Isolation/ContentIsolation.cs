@@ -33,6 +33,10 @@ internal sealed partial class ContentIsolation
     /// <summary>Rule id of a message whose text the guard did not read in full (see <see cref="TooComplex"/>).</summary>
     internal const string TooComplexRule = "isolation.too-complex";
 
+    /// <summary>Rule id of a tool result withheld because a member name (key) of its <c>structuredContent</c> would have to
+    /// be rewritten (see <see cref="MemberNames"/>).</summary>
+    internal const string MemberNameRule = "isolation.member-name";
+
     private const int MaxSlots = 16_384;
     private const int MaxDepth = 64; // System.Text.Json's default reader depth: every message the SDK parsed is walked in full
 
@@ -216,6 +220,7 @@ internal sealed partial class ContentIsolation
         Outcome outcome = await ProcessAsync(slots, policy, cancellationToken).ConfigureAwait(false);
         InjectionAction actions = outcome.Flagged ? policy.OnInjection : InjectionAction.None;
         actions |= TooComplex(slots, outcome);
+        actions |= MemberNames(outcome, actions);
         string? approval = null;
         if (outcome.Flagged && (actions & InjectionAction.RequireApproval) != 0 && (actions & InjectionAction.Block) == 0)
         {
@@ -409,9 +414,77 @@ internal sealed partial class ContentIsolation
             }
         }
 
+        await ProcessMemberNamesAsync(slots, outcome, sanitizer, policy, onPooledChars, hostDetectorsOnly, cancellationToken).ConfigureAwait(false);
         outcome.Flagged = outcome.MaxScore >= policy.Threshold;
         outcome.FirstTextSlot = slots.FirstOrDefault(s => s.Spotlight) ?? slots.FirstOrDefault(s => s.Path.EndsWith(".text", StringComparison.Ordinal));
         return outcome;
+    }
+
+    /// <summary>
+    /// Reads the member names of <c>structuredContent</c> as the values are read: the sanitizer decides whether a name
+    /// would change, and the detectors scan it (and what the sanitizer would remove from it). Names are never rewritten:
+    /// that would break validation against the tool's output schema, so what needs a change is acted on in
+    /// <see cref="MemberNames"/>.
+    /// </summary>
+    private async ValueTask ProcessMemberNamesAsync(SlotList slots, Outcome outcome, ContentSanitizer sanitizer, ContentIsolationPolicy policy, bool onBuiltInOnly, bool hostDetectorsOnly, CancellationToken cancellationToken)
+    {
+        if (slots.MemberNames is not { } names)
+        {
+            return;
+        }
+
+        int cap = Math.Max(64, sanitizer.Options.MaxBlockChars);
+        foreach ((string path, string name) in names)
+        {
+            if (onBuiltInOnly && sanitizer.IsUnchanged(name, cap) && _builtIn.IsClean(name))
+            {
+                continue;
+            }
+
+            string where = path + " (member name)";
+            SanitizedText sanitized = sanitizer.Sanitize(name, cap);
+            if (sanitized.Changed)
+            {
+                outcome.Changed = true;
+                outcome.MemberNameUnsafe = true;
+                outcome.Sanitizer.Add((where, sanitized));
+            }
+
+            InjectionScan scan = await ScanAsync(sanitized.Text, ScanTarget.ToolResult, cancellationToken, hostDetectorsOnly).ConfigureAwait(false);
+            InjectionScan hiddenScan = sanitized.HiddenText is { Length: > 0 } hiddenText
+                ? await ScanAsync(hiddenText, ScanTarget.ToolResult, cancellationToken, hostDetectorsOnly).ConfigureAwait(false)
+                : InjectionScan.Clean;
+            foreach ((InjectionScan found, string at) in new[] { (scan, where), (hiddenScan, where + " (hidden content)") })
+            {
+                outcome.MaxScore = Math.Max(outcome.MaxScore, found.Score);
+                outcome.MemberNameFlagged |= found.Score >= policy.Threshold;
+                foreach (InjectionFinding finding in found.Findings)
+                {
+                    outcome.Detections.Add((at, finding));
+                    outcome.RuleIds.Add(finding.RuleId);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A member name of <c>structuredContent</c> cannot be rewritten, so a tool result is blocked (fail closed, rule
+    /// <see cref="MemberNameRule"/>) when one of its names would be changed by the sanitizer (hidden characters, escape
+    /// sequences, markup, links; over <c>MaxBlockChars</c>), or when a detection in a name reached the threshold and the
+    /// policy's reaction includes <see cref="InjectionAction.Redact"/>. Under a policy without redaction a flagged name
+    /// gets that policy's other reactions, as flagged text does.
+    /// </summary>
+    private static InjectionAction MemberNames(Outcome outcome, InjectionAction actions)
+    {
+        if (!outcome.MemberNameUnsafe && !(outcome.MemberNameFlagged && (actions & InjectionAction.Redact) != 0))
+        {
+            return InjectionAction.None;
+        }
+
+        outcome.Flagged = true;
+        outcome.MemberNameBlocked = true;
+        outcome.RuleIds.Add(MemberNameRule);
+        return InjectionAction.Block;
     }
 
     private static void Record(Outcome outcome, Slot slot, InjectionScan scan, bool hidden, double threshold)
@@ -592,9 +665,11 @@ internal sealed partial class ContentIsolation
             Method = method,
             ToolName = method == RequestMethods.ToolsCall ? subject : null,
             Decision = blocked ? GuardDecisionKind.Deny : GuardDecisionKind.Allow,
-            RuleId = outcome.TooComplex ? TooComplexRule : outcome.Flagged ? "result.injection-suspected" : "result.sanitized",
+            RuleId = outcome.TooComplex ? TooComplexRule : outcome.MemberNameBlocked ? MemberNameRule : outcome.Flagged ? "result.injection-suspected" : "result.sanitized",
             Reason = outcome.TooComplex
                 ? "The content has more strings, or deeper nesting, than the guard reads; it was withheld."
+                : outcome.MemberNameBlocked
+                ? "A member name of the structured content carries hidden or unsafe content, or detected instructions, and cannot be rewritten; the result was withheld."
                 : outcome.Flagged
                     ? "The content looks like it carries instructions aimed at the assistant."
                     : "Hidden or unsafe content was removed.",
@@ -687,6 +762,7 @@ internal sealed partial class ContentIsolation
             case JsonObject obj:
                 foreach (KeyValuePair<string, JsonNode?> pair in obj.ToList())
                 {
+                    slots.AddMemberName(path + "." + pair.Key, pair.Key);
                     if (pair.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String)
                     {
                         slots.Add(new Slot(obj, pair.Key, null, path + "." + pair.Key, target, false));
@@ -803,6 +879,21 @@ internal sealed partial class ContentIsolation
         /// <summary>Whether a string (or content nested deeper than <see cref="MaxDepth"/>) was left out.</summary>
         public bool Overflowed { get; set; }
 
+        /// <summary>Member names (keys) of <c>structuredContent</c> objects, with their JSON paths: read, never rewritten
+        /// (at most <see cref="MaxSlots"/>, beyond which the list is overflowed).</summary>
+        public List<(string Path, string Name)>? MemberNames { get; private set; }
+
+        public void AddMemberName(string path, string name)
+        {
+            if ((MemberNames?.Count ?? 0) >= MaxSlots)
+            {
+                Overflowed = true;
+                return;
+            }
+
+            (MemberNames ??= []).Add((path, name));
+        }
+
         /// <summary>Adds <paramref name="slot"/>, or marks the list as overflowed when it is full.</summary>
         public new void Add(Slot slot)
         {
@@ -824,6 +915,15 @@ internal sealed partial class ContentIsolation
         public bool TooComplex { get; set; }
 
         public bool Flagged { get; set; }
+
+        /// <summary>Whether a member name would be changed by the sanitizer (it cannot be rewritten in place).</summary>
+        public bool MemberNameUnsafe { get; set; }
+
+        /// <summary>Whether a detector's finding in a member name reached the threshold (it cannot be redacted in place).</summary>
+        public bool MemberNameFlagged { get; set; }
+
+        /// <summary>Whether the result was withheld for one of its member names (see <see cref="ContentIsolation.MemberNames"/>).</summary>
+        public bool MemberNameBlocked { get; set; }
 
         public double MaxScore { get; set; }
 
