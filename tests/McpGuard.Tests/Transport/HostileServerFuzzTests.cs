@@ -375,8 +375,9 @@ public sealed class HostileServerFuzzTests
         Gen.Choose(0, 12).SelectMany(n => Gen.ArrayOf(Gen.Elements(s_hostilePieces), n)).Select(p => string.Concat(p));
 
     /// <summary>A result whose every text slot the guard sanitizes holds hostile text: text blocks, embedded resource
-    /// text, resource links, and structured content at some depth; plus an image block and a block of unknown type.</summary>
-    public sealed record HostileResult(string[] Texts, int Depth)
+    /// text, resource links, and structured content at some depth (with <paramref name="HostileNames"/>, its member names
+    /// too); plus an image block and a block of unknown type.</summary>
+    public sealed record HostileResult(string[] Texts, int Depth, bool HostileNames = false)
     {
         public JsonObject Build()
         {
@@ -385,6 +386,10 @@ public sealed class HostileServerFuzzTests
             for (int d = 0; d < Depth; d++)
             {
                 structured = d % 2 == 0 ? new JsonObject { ["k"] = structured, ["s"] = T(d + 6) } : new JsonArray(structured, T(d + 7));
+                if (HostileNames && structured is JsonObject named)
+                {
+                    named["m" + T(d + 8)] = d; // "m" keeps it apart from "k" and "s"
+                }
             }
 
             return new JsonObject
@@ -404,7 +409,7 @@ public sealed class HostileServerFuzzTests
     [Property(MaxTest = 60)]
     public Property CallToolAsync_HostileTextInEveryIsolatedSlot_NoHiddenCharacterReachesTheHost() =>
         Prop.ForAll(
-            Gen.Zip(Gen.ArrayOf(HostileText(), 8), Gen.Choose(0, 20)).Select(t => new HostileResult(t.Item1, t.Item2)).ToArbitrary(),
+            Gen.Zip(Gen.ArrayOf(HostileText(), 8), Gen.Zip(Gen.Choose(0, 20), Gen.Elements(false, true))).Select(t => new HostileResult(t.Item1, t.Item2.Item1, t.Item2.Item2)).ToArbitrary(),
             hostile => Task.Run(() => RunHostileTextAsync(hostile)).GetAwaiter().GetResult());
 
     private static async Task RunHostileTextAsync(HostileResult hostile)
@@ -472,6 +477,7 @@ public sealed class HostileServerFuzzTests
             case JsonObject o:
                 foreach ((string key, JsonNode? child) in o)
                 {
+                    texts.Add((path + "." + key + " (member name)", key));
                     CollectStrings(child, path + "." + key, texts);
                 }
 
