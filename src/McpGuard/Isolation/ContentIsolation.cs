@@ -434,7 +434,7 @@ internal sealed partial class ContentIsolation
         }
 
         int cap = Math.Max(64, sanitizer.Options.MaxBlockChars);
-        foreach ((string path, string name) in names)
+        foreach ((string name, string path) in names)
         {
             if (onBuiltInOnly && sanitizer.IsUnchanged(name, cap) && _builtIn.IsClean(name))
             {
@@ -762,7 +762,7 @@ internal sealed partial class ContentIsolation
             case JsonObject obj:
                 foreach (KeyValuePair<string, JsonNode?> pair in obj.ToList())
                 {
-                    slots.AddMemberName(path + "." + pair.Key, pair.Key);
+                    slots.AddMemberName(path, pair.Key);
                     if (pair.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String)
                     {
                         slots.Add(new Slot(obj, pair.Key, null, path + "." + pair.Key, target, false));
@@ -879,19 +879,27 @@ internal sealed partial class ContentIsolation
         /// <summary>Whether a string (or content nested deeper than <see cref="MaxDepth"/>) was left out.</summary>
         public bool Overflowed { get; set; }
 
-        /// <summary>Member names (keys) of <c>structuredContent</c> objects, with their JSON paths: read, never rewritten
-        /// (at most <see cref="MaxSlots"/>, beyond which the list is overflowed).</summary>
-        public List<(string Path, string Name)>? MemberNames { get; private set; }
+        /// <summary>The distinct member names (keys) of <c>structuredContent</c> objects, each with the JSON path of its first
+        /// occurrence: read, never rewritten. A name repeated in every record of an array is read once. At most
+        /// <see cref="MaxSlots"/> distinct names, beyond which the list is overflowed.</summary>
+        public Dictionary<string, string>? MemberNames { get; private set; }
 
-        public void AddMemberName(string path, string name)
+        /// <summary>Adds member <paramref name="name"/> of the object at <paramref name="parentPath"/>, unless already added.</summary>
+        public void AddMemberName(string parentPath, string name)
         {
-            if ((MemberNames?.Count ?? 0) >= MaxSlots)
+            MemberNames ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            if (MemberNames.ContainsKey(name))
+            {
+                return;
+            }
+
+            if (MemberNames.Count >= MaxSlots)
             {
                 Overflowed = true;
                 return;
             }
 
-            (MemberNames ??= []).Add((path, name));
+            MemberNames[name] = parentPath + "." + name;
         }
 
         /// <summary>Adds <paramref name="slot"/>, or marks the list as overflowed when it is full.</summary>
