@@ -213,7 +213,7 @@ internal sealed partial class ContentIsolation
 
         if (result["structuredContent"] is JsonNode structured)
         {
-            CollectStrings(structured, "$.structuredContent", slots, ScanTarget.ToolResult, 0);
+            slots.Structured = structured; // read after the content blocks, at once if all of it is clean (see ProcessAsync)
         }
 
         ContentIsolationPolicy policy = PolicyFor(session, call?.ToolName);
@@ -364,8 +364,33 @@ internal sealed partial class ContentIsolation
         char[]? chars = null;
         try
         {
-            foreach (Slot slot in slots)
+            for (int i = 0; ; i++)
             {
+                if (i == slots.Count)
+                {
+                    // structuredContent last (its strings come after the content blocks' in the budget): decided as a
+                    // whole on its parsed bytes when every string and member name in it is clean, else slot by slot.
+                    if (slots.Structured is not { } structured)
+                    {
+                        break;
+                    }
+
+                    slots.Structured = null;
+                    int left = budget;
+                    if (onPooledChars && StructuredFastPath && IsCleanAsParsed(structured, sanitizer, ref left, ref chars))
+                    {
+                        budget = left;
+                        break;
+                    }
+
+                    CollectStrings(structured, "$.structuredContent", slots, ScanTarget.ToolResult, 0);
+                    if (i == slots.Count)
+                    {
+                        break;
+                    }
+                }
+
+                Slot slot = slots[i];
                 int cap = Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, budget));
                 if (onPooledChars && slot.TryReadChars(ref chars, out int length)
                     && sanitizer.IsUnchanged(chars.AsSpan(0, length), cap)
@@ -418,6 +443,161 @@ internal sealed partial class ContentIsolation
         outcome.Flagged = outcome.MaxScore >= policy.Threshold;
         outcome.FirstTextSlot = slots.FirstOrDefault(s => s.Spotlight) ?? slots.FirstOrDefault(s => s.Path.EndsWith(".text", StringComparison.Ordinal));
         return outcome;
+    }
+
+    /// <summary>Whether <c>structuredContent</c> is decided on its parsed bytes (on unless a test compares both ways).</summary>
+    internal bool StructuredFastPath { get; set; } = true;
+
+    /// <summary>
+    /// Whether every string value and member name of a parsed, unmodified <c>structuredContent</c> node is clean: left
+    /// unchanged by the sanitizer, with no finding of it or of the built-in detector (decided on the characters where
+    /// they suffice, else by running both in full), within
+    /// <see cref="MaxSlots"/> strings and <see cref="MaxDepth"/> levels and the remaining <paramref name="budget"/> of
+    /// characters. Read from the bytes the node was parsed from, so a clean result is never turned into nodes here (the
+    /// node walk materializes every object: about 0.8 KB per value). <see langword="false"/> means "read it slot by slot",
+    /// never "unsafe": every other case (no backing bytes, anything not clean, too large) takes the slot walk, which
+    /// decides.
+    /// </summary>
+    /// <param name="structured">The result's <c>structuredContent</c> node.</param>
+    /// <param name="sanitizer">The policy's sanitizer.</param>
+    /// <param name="budget">Characters left of <c>MaxResultChars</c>; lowered by the values read (as the slot walk does).</param>
+    /// <param name="chars">The pooled character buffer of <see cref="ProcessAsync"/>, grown as needed.</param>
+    private bool IsCleanAsParsed(JsonNode structured, ContentSanitizer sanitizer, ref int budget, ref char[]? chars)
+    {
+        if (!Json.JsonRawBytes.TryGetElement(structured, out JsonElement root))
+        {
+            return false;
+        }
+
+        var walk = new CleanWalk(this, sanitizer, budget, chars);
+        try
+        {
+            bool clean = walk.IsClean(root, 0);
+            budget = walk.Budget;
+            return clean;
+        }
+        finally
+        {
+            chars = walk.Chars;
+        }
+    }
+
+    /// <summary>The state of one <see cref="IsCleanAsParsed"/> walk.</summary>
+    private sealed class CleanWalk(ContentIsolation owner, ContentSanitizer sanitizer, int budget, char[]? chars)
+    {
+        private readonly int _nameCap = Math.Max(64, sanitizer.Options.MaxBlockChars);
+        private HashSet<string>? _names;
+        private int _strings;
+
+        public int Budget { get; private set; } = budget;
+
+        public char[]? Chars { get; private set; } = chars;
+
+        public bool IsClean(JsonElement element, int depth)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    return IsCleanValue(element);
+                case JsonValueKind.Object:
+                    if (depth > MaxDepth)
+                    {
+                        return false;
+                    }
+
+                    foreach (JsonProperty property in element.EnumerateObject())
+                    {
+                        if (!IsCleanName(property.Name) || !IsClean(property.Value, depth + 1))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.Array:
+                    if (depth > MaxDepth)
+                    {
+                        return false;
+                    }
+
+                    foreach (JsonElement item in element.EnumerateArray())
+                    {
+                        if (!IsClean(item, depth + 1))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                default:
+                    return true; // numbers, true, false, null: no text
+            }
+        }
+
+        private bool IsCleanValue(JsonElement value)
+        {
+            if (++_strings > MaxSlots)
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> token = JsonMarshal.GetRawUtf8Value(value);
+            char[] buffer = Chars is { } c && c.Length >= token.Length ? c : Grow(token.Length);
+            int length = Json.JsonStringChars.Copy(token, buffer);
+            ReadOnlySpan<char> text = buffer.AsSpan(0, length);
+            int cap = Math.Min(sanitizer.Options.MaxBlockChars, Math.Max(64, Budget));
+            if (!(sanitizer.IsUnchanged(text, cap) && owner._builtIn.IsClean(text)) && !IsCleanInFull(new string(text), cap))
+            {
+                return false;
+            }
+
+            Budget -= length;
+            return true;
+        }
+
+        /// <summary>What the slot walk runs on a string its character checks cannot decide: the sanitizer and the built-in
+        /// detector in full. Clean only when the sanitizer changes and finds nothing and the detector finds nothing, so the
+        /// slot walk would record nothing for it either.</summary>
+        private bool IsCleanInFull(string text, int cap)
+        {
+            SanitizedText sanitized = sanitizer.Sanitize(text, cap);
+            if (sanitized.Changed || sanitized.FindingCount > 0 || sanitized.HiddenText is { Length: > 0 })
+            {
+                return false;
+            }
+
+            InjectionScan scan = owner._builtIn.Scan(sanitized.Text, ScanTarget.ToolResult);
+            return scan.Score == 0 && scan.Findings.Count == 0;
+        }
+
+        private bool IsCleanName(string name)
+        {
+            _names ??= new HashSet<string>(StringComparer.Ordinal);
+            if (_names.Contains(name))
+            {
+                return true;
+            }
+
+            if (_names.Count >= MaxSlots
+                || (!(sanitizer.IsUnchanged(name, _nameCap) && owner._builtIn.IsClean(name)) && !IsCleanInFull(name, _nameCap)))
+            {
+                return false;
+            }
+
+            _names.Add(name);
+            return true;
+        }
+
+        private char[] Grow(int needed)
+        {
+            if (Chars is not null)
+            {
+                ArrayPool<char>.Shared.Return(Chars);
+            }
+
+            Chars = ArrayPool<char>.Shared.Rent(Math.Max(needed, 256));
+            return Chars;
+        }
     }
 
     /// <summary>
@@ -878,6 +1058,9 @@ internal sealed partial class ContentIsolation
     {
         /// <summary>Whether a string (or content nested deeper than <see cref="MaxDepth"/>) was left out.</summary>
         public bool Overflowed { get; set; }
+
+        /// <summary>A tool result's <c>structuredContent</c>, not yet read (see <see cref="ProcessAsync"/>).</summary>
+        public JsonNode? Structured { get; set; }
 
         /// <summary>The distinct member names (keys) of <c>structuredContent</c> objects, each with the JSON path of its first
         /// occurrence: read, never rewritten. A name repeated in every record of an array is read once. At most
