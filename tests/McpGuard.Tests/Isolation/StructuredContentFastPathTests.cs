@@ -108,15 +108,15 @@ public sealed class StructuredContentFastPathTests
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Json), result));
     }
 
-    /// <summary>The budget of <c>MaxResultChars</c> runs across the content blocks and the structured strings on both ways:
-    /// a structured value past it is truncated (a sanitizer change, so the slot walk).</summary>
+    /// <summary>The budget of <c>MaxResultChars</c> runs across the content blocks and the structured strings, in order,
+    /// on both ways: the second structured value, past it, is truncated (a sanitizer change, so the slot walk).</summary>
     [Fact]
     public async Task OnToolResultAsync_StructuredStringsPastTheResultBudget_TruncatedBothWays()
     {
         string json = new JsonObject
         {
             ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = new string('a', 900) }),
-            ["structuredContent"] = new JsonObject { ["v"] = new string('b', 300) },
+            ["structuredContent"] = new JsonObject { ["v"] = new string('b', 80), ["w"] = new string('c', 80) },
         }.ToJsonString();
 
         foreach (bool fastPath in new[] { true, false })
@@ -130,8 +130,9 @@ public sealed class StructuredContentFastPathTests
 
             JsonRpcMessage delivered = await engine.Isolation.OnToolResultAsync(new JsonRpcResponse { Id = new RequestId(1), Result = JsonNode.Parse(json) }, session, null, CancellationToken.None);
 
-            string v = ((JsonRpcResponse)delivered).Result!["structuredContent"]!["v"]!.GetValue<string>();
-            Assert.True(v.Length < 300, $"fastPath={fastPath}: {v.Length}");
+            JsonNode structured = ((JsonRpcResponse)delivered).Result!["structuredContent"]!;
+            Assert.Equal(new string('b', 80), structured["v"]!.GetValue<string>()); // 900 + 80 <= 1,000
+            Assert.True(structured["w"]!.GetValue<string>().Contains("truncated", StringComparison.Ordinal), $"fastPath={fastPath}");
         }
     }
 }
