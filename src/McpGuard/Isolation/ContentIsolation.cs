@@ -383,7 +383,15 @@ internal sealed partial class ContentIsolation
                         break;
                     }
 
-                    CollectStrings(structured, "$.structuredContent", slots, ScanTarget.ToolResult, 0);
+                    if (structured is JsonValue && structured.Parent is JsonObject result)
+                    {
+                        AddString(result, "structuredContent", "$.structuredContent", slots, ScanTarget.ToolResult, false); // not an object, as the SDK accepts
+                    }
+                    else
+                    {
+                        CollectStrings(structured, "$.structuredContent", slots, ScanTarget.ToolResult, 0);
+                    }
+
                     if (i == slots.Count)
                     {
                         break;

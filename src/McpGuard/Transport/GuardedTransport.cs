@@ -892,7 +892,8 @@ internal sealed partial class GuardedTransport : ITransport
     /// <summary>
     /// Checks a <c>prompts/list</c>, <c>resources/list</c> or <c>resources/templates/list</c> result. Entries the SDK client
     /// cannot read are removed (one such entry would make the host's whole <c>List*Async</c> throw), and so are entries
-    /// that are not objects or have no key; a result whose top level is unreadable is rejected whole. With pinning on,
+    /// that are not objects or have no key (<c>name</c> for prompts and templates, <c>uri</c> for resources); a result
+    /// whose top level is unreadable is rejected whole. With pinning on,
     /// prompts and resource templates are then pinned like tools: a name listed twice is ambiguous and neither entry is
     /// kept, and blocked items are removed.
     /// </summary>
@@ -946,7 +947,17 @@ internal sealed partial class GuardedTransport : ITransport
                     continue;
                 }
 
-                byte[] canonical = JsonCanonicalizer.ToCanonicalBytes(item!);
+                byte[] canonical;
+                try
+                {
+                    canonical = JsonCanonicalizer.ToCanonicalBytes(item!);
+                }
+                catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+                {
+                    malformed++; // no RFC 8785 form (e.g. a number it cannot represent): it cannot be pinned
+                    continue;
+                }
+
                 descriptors[key] = new GuardToolDescriptor(key, (JsonObject)item!, canonical, JsonCanonicalizer.Sha256Hex(canonical));
             }
 
@@ -1008,7 +1019,8 @@ internal sealed partial class GuardedTransport : ITransport
     private static readonly ItemList s_promptsList = new(RequestMethods.PromptsList, "prompts", "name", CatalogItemKind.Prompt,
         node => SdkContract.IsReadable(node, SdkContract.Prompt), r => SdkContract.IsListShellReadable(r, "prompts", SdkContract.ListPromptsResult));
 
-    private static readonly ItemList s_templatesList = new(RequestMethods.ResourcesTemplatesList, "resourceTemplates", "uriTemplate", CatalogItemKind.ResourceTemplate,
+    // Templates are keyed (and pinned) by name, as before: lock files written by earlier versions keep matching.
+    private static readonly ItemList s_templatesList = new(RequestMethods.ResourcesTemplatesList, "resourceTemplates", "name", CatalogItemKind.ResourceTemplate,
         node => SdkContract.IsReadable(node, SdkContract.ResourceTemplate), r => SdkContract.IsListShellReadable(r, "resourceTemplates", SdkContract.ListResourceTemplatesResult));
 
     private static readonly ItemList s_resourcesList = new(RequestMethods.ResourcesList, "resources", "uri", PinnedAs: null,
