@@ -50,6 +50,12 @@ public sealed class ScriptedServer : IAsyncDisposable
     /// <summary>The tool objects the default <c>tools/list</c> handler returns.</summary>
     public JsonArray Tools { get; set; } = [];
 
+    /// <summary>The capabilities the default <c>initialize</c> answer advertises (tools only, unless a test widens them).</summary>
+    public JsonObject Capabilities { get; set; } = new() { ["tools"] = new JsonObject { ["listChanged"] = false } };
+
+    /// <summary>Capabilities for tools, prompts and resources (for tests of the prompt and resource lists).</summary>
+    public static JsonObject ListCapabilities() => new() { ["tools"] = new JsonObject(), ["prompts"] = new JsonObject(), ["resources"] = new JsonObject() };
+
     /// <summary>Every request and notification received, in order.</summary>
     public IReadOnlyList<ScriptedRequest> Received => [.. _received];
 
@@ -175,7 +181,7 @@ public sealed class ScriptedServer : IAsyncDisposable
                 await request.ReplyAsync(new JsonObject
                 {
                     ["protocolVersion"] = version,
-                    ["capabilities"] = new JsonObject { ["tools"] = new JsonObject { ["listChanged"] = false } },
+                    ["capabilities"] = Capabilities.DeepClone(),
                     ["serverInfo"] = new JsonObject { ["name"] = ServerName, ["version"] = ServerVersion },
                 });
                 break;

@@ -27,18 +27,7 @@ public sealed class HostileItemListTests
     /// <summary>A scripted server that advertises prompts and resources and answers <paramref name="method"/> with <paramref name="rawResult"/>.</summary>
     private static ScriptedServer Server(string method, string rawResult)
     {
-        var server = new ScriptedServer();
-        server.On("initialize", r => r.ReplyAsync(new JsonObject
-        {
-            ["protocolVersion"] = r.Params?["protocolVersion"]?.GetValue<string>() ?? "2025-11-25",
-            ["capabilities"] = new JsonObject
-            {
-                ["tools"] = new JsonObject(),
-                ["prompts"] = new JsonObject(),
-                ["resources"] = new JsonObject(),
-            },
-            ["serverInfo"] = new JsonObject { ["name"] = "scripted", ["version"] = "1.0.0" },
-        }));
+        var server = new ScriptedServer { Capabilities = ScriptedServer.ListCapabilities() };
         server.On(method, r => r.ReplyRawAsync(rawResult));
         return server;
     }

@@ -330,13 +330,7 @@ public sealed class HostileServerFuzzTests
     private static async Task RunItemCatalogAsync(int list, bool pinning, Catalog catalog)
     {
         (string method, string _, string _) = s_itemLists[list];
-        await using var server = new ScriptedServer();
-        server.On("initialize", r => r.ReplyAsync(new JsonObject
-        {
-            ["protocolVersion"] = r.Params?["protocolVersion"]?.GetValue<string>() ?? "2025-11-25",
-            ["capabilities"] = new JsonObject { ["tools"] = new JsonObject(), ["prompts"] = new JsonObject(), ["resources"] = new JsonObject() },
-            ["serverInfo"] = new JsonObject { ["name"] = "scripted", ["version"] = "1.0.0" },
-        }));
+        await using var server = new ScriptedServer { Capabilities = ScriptedServer.ListCapabilities() };
         int lists = 0;
         server.On(method, request => Interlocked.Increment(ref lists) <= 3 ? request.ReplyAsync(catalog.Result()) : request.ReplyRawAsync($$"""{"{{catalog.ArrayName}}":[]}"""));
         McpGuardOptions options = EchoOnly();
