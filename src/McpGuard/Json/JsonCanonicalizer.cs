@@ -357,7 +357,7 @@ internal static class JsonCanonicalizer
     }
 
     private static string FormatNumber(JsonElement element) =>
-        element.TryGetDouble(out double d) ? FormatDouble(d) : throw new JsonException("Number out of range.");
+        JsonNumbers.TryGetFiniteDouble(element, out double d) ? FormatDouble(d) : throw new JsonException("Number out of range."); // not TryGetDouble: see JsonNumbers
 
     /// <summary>Formats a double as ECMAScript's Number.prototype.toString does (ECMA-262 §6.1.6.1.20), as RFC 8785 §3.2.2.3 requires.</summary>
     internal static string FormatDouble(double value)

@@ -445,9 +445,9 @@ internal static class CatalogDiffer
         switch (keyword)
         {
             case "maxLength" or "maximum" or "exclusiveMaximum" or "maxItems" or "maxProperties":
-                return before.ValueKind == JsonValueKind.Number && after.ValueKind == JsonValueKind.Number && after.GetDouble() > before.GetDouble();
+                return before.ValueKind == JsonValueKind.Number && after.ValueKind == JsonValueKind.Number && Json.JsonNumbers.ToDouble(after) > Json.JsonNumbers.ToDouble(before);
             case "minLength" or "minimum" or "exclusiveMinimum" or "minItems":
-                return before.ValueKind == JsonValueKind.Number && after.ValueKind == JsonValueKind.Number && after.GetDouble() < before.GetDouble();
+                return before.ValueKind == JsonValueKind.Number && after.ValueKind == JsonValueKind.Number && Json.JsonNumbers.ToDouble(after) < Json.JsonNumbers.ToDouble(before);
             case "enum":
                 if (before.ValueKind != JsonValueKind.Array || after.ValueKind != JsonValueKind.Array)
                 {

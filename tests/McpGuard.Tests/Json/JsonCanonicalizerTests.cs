@@ -12,6 +12,25 @@ public sealed class JsonCanonicalizerTests
 
     private static string Canonical(JsonNode? node) => Encoding.UTF8.GetString(JsonCanonicalizer.ToCanonicalBytes(node));
 
+    /// <summary>
+    /// A halfway case: 31625746888842330 lies exactly between two doubles and rounds to the even one, ...328, which prints
+    /// as 31625746888842330. System.Text.Json's <c>TryGetDouble</c> read the same value written with trailing fraction
+    /// zeros as ...332, so the canonical form (and every hash over it) depended on the server's notation; found by
+    /// <c>JsonCanonicalizerProperties</c> on a CI run.
+    /// </summary>
+    [Theory]
+    [InlineData("-31625746888842330", "-31625746888842330")]
+    [InlineData("-31625746888842330.000", "-31625746888842330")]
+    [InlineData("31625746888842330.00", "31625746888842330")]
+    [InlineData("3.1625746888842330000E16", "31625746888842330")]
+    [InlineData("31625746888842332", "31625746888842332")]
+    [InlineData("31625746888842332.000", "31625746888842332")]
+    public void ToCanonicalBytes_HalfwayNumberInAnyNotation_CorrectlyRounded(string number, string expected)
+    {
+        Assert.Equal($"[{expected}]", Canonical($"[{number}]"));
+        Assert.Equal($"{{\"v\":{expected}}}", Canonical(JsonNode.Parse($"{{\"v\":{number}}}")!.AsObject().DeepClone()));
+    }
+
     [Fact]
     public void ToCanonicalBytes_Rfc8785MainExample_MatchesSpecifiedOutput()
     {

@@ -228,7 +228,7 @@ internal sealed class CompiledArgumentRule
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number) || !double.IsFinite(number))
+        if (value.ValueKind != JsonValueKind.Number || !Json.JsonNumbers.TryGetFiniteDouble(value, out double number))
         {
             return Deny($"Expected a number, got {value.ValueKind}.", "argument.type", path);
         }

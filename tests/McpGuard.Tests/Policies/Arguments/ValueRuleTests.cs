@@ -101,6 +101,20 @@ public sealed class ValueRuleTests
         AssertDenied(Check($$"""{"v":{{value}}}""", new ArgumentRule { Path = "$.v", Minimum = 1, Maximum = 10 }), "argument.range");
     }
 
+    /// <summary>A bound that is a halfway case between two doubles: the value is read correctly rounded in any notation
+    /// (see <c>JsonNumbers</c>), so the same number is inside the range however the caller writes it.</summary>
+    [Theory]
+    [InlineData("31625746888842330", true)]
+    [InlineData("31625746888842330.000", true)]
+    [InlineData("3.162574688884233e16", true)]
+    [InlineData("31625746888842332", false)]
+    [InlineData("31625746888842332.000", false)]
+    public void Evaluate_RangeBoundAtAHalfwayDouble_SameDecisionInAnyNotation(string value, bool allowed)
+    {
+        GuardDecision decision = Check($$"""{"v":{{value}}}""", new ArgumentRule { Path = "$.v", Maximum = 31625746888842330 });
+        Assert.Equal(allowed, decision.Kind == GuardDecisionKind.Allow);
+    }
+
     [Fact]
     public void Evaluate_RangeMinimumOnly_AllowsLargeValue()
     {
