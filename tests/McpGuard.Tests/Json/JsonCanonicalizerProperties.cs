@@ -116,6 +116,47 @@ public sealed class JsonCanonicalizerProperties
         }
     }
 
+    /// <summary>
+    /// Number texts, including exact halfway cases between two doubles written with and without trailing fraction zeros
+    /// and exponents, canonicalize as node's <c>JSON.stringify(JSON.parse(text))</c> does (V8 reads numbers correctly
+    /// rounded). System.Text.Json's <c>TryGetDouble</c> did not for some of them (see <c>JsonNumbers</c>).
+    /// </summary>
+    [Fact]
+    public void ToCanonicalBytes_RandomNumberTexts_MatchNodeJsonParse()
+    {
+        var random = new Random(2577);
+        var texts = new List<string> { "-31625746888842330.000", "9007199254740993.000", "1.0000000000000001110223024625156540423631668090820312500", "5e-324", "1.7976931348623157e308" };
+        while (texts.Count < 3000)
+        {
+            // An exact halfway point between an integral double at or above 2^53 and the next one up.
+            double d = Math.Floor(Math.Pow(2, 53 + random.Next(0, 20)) * (1 + random.NextDouble()));
+            System.Numerics.BigInteger low = new(d), high = new(Math.BitIncrement(d));
+            string mid = ((low + high) / 2).ToString(CultureInfo.InvariantCulture);
+            texts.Add((random.Next(2) == 0 ? "-" : string.Empty) + mid + Zeros(random));
+
+            // Long random digit strings with a decimal point somewhere and an optional exponent.
+            string digits = string.Concat(Enumerable.Range(0, random.Next(1, 30)).Select(_ => (char)('0' + random.Next(10)))).TrimStart('0');
+            digits = digits.Length == 0 ? "0" : digits;
+            int point = random.Next(1, digits.Length + 1);
+            string text = digits[..point] + (point < digits.Length ? "." + digits[point..] : Zeros(random));
+            texts.Add(text + (random.Next(3) == 0 ? "e" + random.Next(-30, 30).ToString(CultureInfo.InvariantCulture) : string.Empty));
+        }
+
+        string[] expected = RunNode(
+            "const lines=require('fs').readFileSync(0,'utf8').trim().split('\\n');" +
+            "process.stdout.write(lines.map(t=>JSON.stringify(JSON.parse(t))).join('\\n'));",
+            string.Join('\n', texts)).Split('\n');
+
+        Assert.Equal(texts.Count, expected.Length);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            string canonical = Encoding.UTF8.GetString(JsonCanonicalizer.ToCanonicalBytes(JsonNode.Parse("[" + texts[i] + "]")))[1..^1];
+            Assert.True(expected[i] == canonical, $"{texts[i]}: node '{expected[i]}', canonicalizer '{canonical}'");
+        }
+
+        static string Zeros(Random random) => random.Next(3) switch { 0 => string.Empty, 1 => ".0", _ => "." + new string('0', random.Next(2, 6)) };
+    }
+
     private static string RunNode(string script, string stdin)
     {
         var psi = new ProcessStartInfo("node", ["-e", script])
