@@ -36,12 +36,8 @@ internal static partial class InterleavedRun
             output.WriteLine(string.Create(inv, $"{i + 1,7}  {b,12:F2}  {g,10:F2}  {g / b,5:F3}"));
         }
 
-        ratios.Sort();
-        (int lo, int hi, double coverage) = PairRun.SignTestInterval(ratios.Count);
         output.WriteLine(string.Create(inv, $"median per-call time over processes: unguarded {PairRun.Median(baseTimes):F1} us, guarded {PairRun.Median(guardedTimes):F1} us"));
-        output.WriteLine(lo >= 0
-            ? string.Create(inv, $"median within-process ratio {PairRun.Median(ratios):F3}, {coverage:P0} interval [{ratios[lo]:F3}, {ratios[hi]:F3}], range [{ratios[0]:F3}, {ratios[^1]:F3}]")
-            : string.Create(inv, $"median within-process ratio {PairRun.Median(ratios):F3} (too few processes for an interval), range [{ratios[0]:F3}, {ratios[^1]:F3}]"));
+        output.WriteLine(PairRun.MedianWithInterval(ratios, "median within-process ratio", "processes", "F3"));
         output.WriteLine(string.Create(inv, $"INTERLEAVED guarded/unguarded={PairRun.Median(ratios):F2}"));
         return 0;
     }

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BenchmarkDotNet.Attributes;
-using McpGuard.Benchmarks.Infrastructure;
-using ModelContextProtocol.Protocol;
 
 namespace McpGuard.Benchmarks;
 
@@ -12,17 +10,11 @@ namespace McpGuard.Benchmarks;
 /// and every member name is read; parsing alone is the baseline.
 /// </summary>
 [MemoryDiagnoser]
-public class IsolationStructuredContentBenchmarks
+public class IsolationStructuredContentBenchmarks : IsolationStageBenchmarkBase
 {
-    private McpGuardEngine _engine = null!;
-    private GuardSessionInfo _session = null!;
-    private byte[] _json = [];
-
-    [GlobalSetup]
-    public void Setup()
+    /// <inheritdoc/>
+    protected override byte[] ResultJson()
     {
-        _engine = new McpGuardEngineBuilder(Scenario.CreateOptions(isolation: true)).AddEvidenceSink(new NullEvidenceSink()).Build();
-        _session = new GuardSessionInfo(Scenario.ServerName, _engine.Options.Servers[Scenario.ServerName], new GuardPrincipal("agent", "user"), "bench", DateTimeOffset.UnixEpoch);
         var records = new JsonArray();
         for (int i = 0; i < 200; i++)
         {
@@ -37,17 +29,10 @@ public class IsolationStructuredContentBenchmarks
             });
         }
 
-        _json = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject
         {
             ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = "200 records." }),
             ["structuredContent"] = new JsonObject { ["records"] = records },
         });
     }
-
-    [Benchmark(Baseline = true)]
-    public object ParseOnly() => JsonNode.Parse(_json)!;
-
-    [Benchmark]
-    public ValueTask<JsonRpcMessage> ParseAndIsolate() =>
-        _engine.Isolation.OnToolResultAsync(new JsonRpcResponse { Id = new RequestId(1), Result = JsonNode.Parse(_json) }, _session, null, CancellationToken.None);
 }

@@ -46,14 +46,24 @@ internal static class PairRun
             output.WriteLine(string.Create(inv, $"{i + 1,4}  {b,11:F1}  {c,12:F1}  {c / b,5:F2}"));
         }
 
-        ratios.Sort();
-        (int lo, int hi, double coverage) = SignTestInterval(ratios.Count);
         output.WriteLine(string.Create(inv, $"median per-call time: baseline {Median(baseTimes):F1} us, candidate {Median(candTimes):F1} us (ratio of medians {Median(candTimes) / Median(baseTimes):F2})"));
-        output.WriteLine(lo >= 0
-            ? string.Create(inv, $"median pair ratio {Median(ratios):F2}, {coverage:P0} interval [{ratios[lo]:F2}, {ratios[hi]:F2}], range [{ratios[0]:F2}, {ratios[^1]:F2}]")
-            : string.Create(inv, $"median pair ratio {Median(ratios):F2} (too few pairs for an interval), range [{ratios[0]:F2}, {ratios[^1]:F2}]"));
+        output.WriteLine(MedianWithInterval(ratios, "median pair ratio", "pairs", "F2"));
         output.WriteLine(string.Create(inv, $"PAIRS {candidate}/{baseline}={Median(ratios):F2}"));
         return 0;
+    }
+
+    /// <summary>"<paramref name="what"/> m, 96 % interval [lo, hi], range [min, max]": the median of <paramref name="ratios"/>
+    /// with its sign-test interval (see <see cref="SignTestInterval"/>), numbers in <paramref name="format"/>.</summary>
+    internal static string MedianWithInterval(List<double> ratios, string what, string samples, string format)
+    {
+        List<double> sorted = [.. ratios.Order()];
+        (int lo, int hi, double coverage) = SignTestInterval(sorted.Count);
+        CultureInfo inv = CultureInfo.InvariantCulture;
+        string F(double v) => v.ToString(format, inv);
+        string range = $"range [{F(sorted[0])}, {F(sorted[^1])}]";
+        return lo >= 0
+            ? $"{what} {F(Median(sorted))}, {coverage.ToString("P0", inv)} interval [{F(sorted[lo])}, {F(sorted[hi])}], {range}"
+            : $"{what} {F(Median(sorted))} (too few {samples} for an interval), {range}";
     }
 
     /// <summary>A start of this benchmark program in a fresh process, standard output redirected; the caller adds the arguments.</summary>
@@ -94,7 +104,7 @@ internal static class PairRun
     /// Indices (0-based, into the sorted sample) of the widest order-statistic interval for the median whose coverage is
     /// at least 95 % (sign test: the number of ratios below the true median is Binomial(n, 1/2)); (-1, -1, 0) below 6.
     /// </summary>
-    internal static (int Lo, int Hi, double Coverage) SignTestInterval(int n)
+    private static (int Lo, int Hi, double Coverage) SignTestInterval(int n)
     {
         int best = -1;
         double coverage = 0;
